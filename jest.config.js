@@ -1,0 +1,22 @@
+/**
+ * One jest config for the whole monorepo: every package's `test/` folder,
+ * compiled by ts-jest against the packages' sources.
+ */
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages'],
+  testMatch: ['**/test/**/*.test.ts'],
+  transform: {
+    // Transpile only: `npm test` type-checks everything once with `tsc -p tsconfig.test.json`.
+    '^.+\\.tsx?$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json', isolatedModules: true }],
+    // superjson 2 and its dependencies ship only ESM.
+    '^.+\\.m?js$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json', isolatedModules: true }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!(superjson|copy-anything|is-what)/)'],
+  moduleNameMapper: {
+    '^@medals/core/testing$': '<rootDir>/packages/core/src/testing/index.ts',
+    '^@medals/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
+  },
+  testTimeout: 30000,
+};

@@ -1,0 +1,23 @@
+import 'reflect-metadata';
+import type { BenchResult } from '../src/testing/bench';
+import { writeBenchResults } from '../src/testing/bench';
+import type { BenchSuite } from './suite';
+
+// Each suite lives in its own file under suites/; add new ones here.
+const suites: BenchSuite[] = [];
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const results: BenchResult[] = [];
+  for (const suite of suites) {
+    if (only.length > 0 && !only.includes(suite.name)) continue;
+    console.log(`# ${suite.name}`);
+    results.push(...(await suite.run()));
+  }
+  writeBenchResults('core', results);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,39 @@
+import type { InjectionToken } from 'tsyringe';
+import type { Codec } from './codec';
+import type { EventBus } from './events';
+import type { Clock, Random, ScopedScheduler } from './time';
+import type { NodeId, Transport } from './transport';
+
+/** A DI token that carries the type it resolves to. */
+export type Token<T> = InjectionToken<T> & symbol;
+
+function token<T>(name: string): Token<T> {
+  // Symbol.for, so two copies of @medals/core in one process still agree on tokens.
+  return Symbol.for(`@medals/core/${name}`) as Token<T>;
+}
+
+/**
+ * The DI tokens of everything a node's container provides. Plugins resolve
+ * their collaborators through these (with `@inject(Tokens.Transport)`) and
+ * register their own implementation under theirs.
+ */
+export const Tokens = {
+  /** This node's id. */
+  NodeId: token<NodeId>('NodeId'),
+  /** Every member of the cluster, this node included, sorted. */
+  Members: token<readonly NodeId[]>('Members'),
+  /** The node's transport. */
+  Transport: token<Transport>('Transport'),
+  /** The codec used on the wire. */
+  Codec: token<Codec>('Codec'),
+  /** The node's physical clock (what clock sync corrects). */
+  Clock: token<Clock>('Clock'),
+  /** The node's scheduler; its timers are cancelled when the node stops. */
+  Scheduler: token<ScopedScheduler>('Scheduler'),
+  /** The node's seeded random source. */
+  Random: token<Random>('Random'),
+  /** The node's event bus. */
+  Events: token<EventBus>('Events'),
+  /** Aborted when the node stops; for long-running async work. */
+  StopSignal: token<AbortSignal>('StopSignal'),
+} as const;

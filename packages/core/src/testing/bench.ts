@@ -1,0 +1,75 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+/** One figure of a benchmark run, in the format of DESIGN.md section 6. */
+export interface BenchResult {
+  /** Dotted name such as `codec.superjson.roundtrip`. */
+  name: string;
+  /** Unit of `value`: `ops/s`, `msg/s`, `us`, `ms`, `messages`… */
+  unit: string;
+  value: number;
+  lowerIsBetter: boolean;
+  /** What the figure is measured against, in the same run on the same machine. */
+  baseline?: { name: string; value: number };
+  /** `value / baseline.value`, when there is a baseline. */
+  ratio?: number;
+}
+
+/** True when `BENCH_QUICK=1`: keep a whole package's bench under 60 seconds. */
+export function benchQuick(): boolean {
+  return process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
+}
+
+/** Builds a result, computing `ratio` from the baseline when there is one. */
+export function benchResult(
+  name: string,
+  unit: string,
+  value: number,
+  lowerIsBetter: boolean,
+  baseline?: { name: string; value: number },
+): BenchResult {
+  const result: BenchResult = { name, unit, value: round(value), lowerIsBetter };
+  if (baseline) {
+    result.baseline = { name: baseline.name, value: round(baseline.value) };
+    result.ratio = baseline.value === 0 ? 0 : round(value / baseline.value, 4);
+  }
+  return result;
+}
+
+function round(value: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** Finds the repository root: the nearest folder above `from` whose package.json has workspaces. */
+export function repoRoot(from: string = process.cwd()): string {
+  let dir = resolve(from);
+  for (;;) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const pkg = require(join(dir, 'package.json')) as { workspaces?: unknown };
+      if (pkg.workspaces) return dir;
+    } catch {
+      // no package.json here; keep climbing
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return resolve(from);
+    dir = parent;
+  }
+}
+
+/** Prints a table of the results and writes them to `bench-results/<pkg>.json` at the repo root. */
+export function writeBenchResults(pkg: string, results: BenchResult[], root = repoRoot()): string {
+  const file = join(root, 'bench-results', `${pkg}.json`);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  const rows = results.map((r) => ({
+    name: r.name,
+    value: `${r.value} ${r.unit}`,
+    baseline: r.baseline ? `${r.baseline.value} (${r.baseline.name})` : '',
+    ratio: r.ratio ?? '',
+  }));
+  console.table(rows);
+  console.log(`wrote ${file}`);
+  return file;
+}

@@ -9,9 +9,9 @@ module.exports = {
   testMatch: ['**/test/**/*.test.ts'],
   transform: {
     // Transpile only: `npm test` type-checks everything once with `tsc -p tsconfig.test.json`.
-    '^.+\\.tsx?$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json', isolatedModules: true }],
+    '^.+\\.tsx?$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }],
     // superjson 2 and its dependencies ship only ESM.
-    '^.+\\.m?js$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json', isolatedModules: true }],
+    '^.+\\.m?js$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }],
   },
   transformIgnorePatterns: ['/node_modules/(?!(superjson|copy-anything|is-what)/)'],
   moduleNameMapper: {

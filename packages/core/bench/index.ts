@@ -2,9 +2,10 @@ import 'reflect-metadata';
 import type { BenchResult } from '../src/testing/bench';
 import { writeBenchResults } from '../src/testing/bench';
 import type { BenchSuite } from './suite';
+import { codecSuite } from './suites/codec';
 
 // Each suite lives in its own file under suites/; add new ones here.
-const suites: BenchSuite[] = [];
+const suites: BenchSuite[] = [codecSuite];
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);

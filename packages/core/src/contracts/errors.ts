@@ -105,3 +105,110 @@ export class LifecycleError extends MedalsError {
     super(message, LifecycleError.code, options);
   }
 }
+
+/** A tally store was asked about a team it is not configured with. */
+export class UnknownTeamError extends MedalsError {
+  static readonly code = 'ERR_UNKNOWN_TEAM';
+  constructor(readonly team: string) {
+    super(`Unknown team ${JSON.stringify(team)}`, UnknownTeamError.code);
+  }
+}
+
+/** A medal type other than gold, silver or bronze (in any case). */
+export class UnknownMedalTypeError extends MedalsError {
+  static readonly code = 'ERR_UNKNOWN_MEDAL_TYPE';
+  constructor(readonly medal: string) {
+    super(
+      `Unknown medal type ${JSON.stringify(medal)}: expected gold, silver or bronze`,
+      UnknownMedalTypeError.code,
+    );
+  }
+}
+
+/** A tally store was asked about an event it is not configured with. */
+export class UnknownEventError extends MedalsError {
+  static readonly code = 'ERR_UNKNOWN_EVENT';
+  constructor(readonly event: string) {
+    super(`Unknown event ${JSON.stringify(event)}`, UnknownEventError.code);
+  }
+}
+
+/** A score that is not a non-negative safe integer, or a score update naming no team. */
+export class InvalidScoreError extends MedalsError {
+  static readonly code = 'ERR_INVALID_SCORE';
+  constructor(message: string) {
+    super(message, InvalidScoreError.code);
+  }
+}
+
+/** An operation id that is not a non-empty string of reasonable length. */
+export class InvalidOperationIdError extends MedalsError {
+  static readonly code = 'ERR_INVALID_OPERATION_ID';
+  constructor(message: string) {
+    super(message, InvalidOperationIdError.code);
+  }
+}
+
+/** An operation id already used by a write with different content. */
+export class OperationConflictError extends MedalsError {
+  static readonly code = 'ERR_OPERATION_CONFLICT';
+  constructor(readonly operationId: string) {
+    super(
+      `Operation id ${JSON.stringify(operationId)} was already used by a different write`,
+      OperationConflictError.code,
+    );
+  }
+}
+
+/** Stored data failed its checks: a bad checksum or a gap before the end of a log, a damaged snapshot. */
+export class StoreCorruptedError extends MedalsError {
+  static readonly code = 'ERR_STORE_CORRUPTED';
+  constructor(
+    message: string,
+    /** The damaged file. */
+    readonly file: string,
+    /** Byte offset of the first damaged record, when known. */
+    readonly offset?: number,
+  ) {
+    super(message, StoreCorruptedError.code);
+  }
+}
+
+/** Another live process (or another store in this one) holds the store's lock. */
+export class StoreLockedError extends MedalsError {
+  static readonly code = 'ERR_STORE_LOCKED';
+  constructor(
+    message: string,
+    /** The process holding the lock, when known. */
+    readonly pid?: number,
+  ) {
+    super(message, StoreLockedError.code);
+  }
+}
+
+/**
+ * The store cannot serve: an I/O or fsync failure (after which a file store
+ * refuses writes until reopened), an unreachable database, or a schema newer
+ * than this code.
+ */
+export class StoreUnavailableError extends MedalsError {
+  static readonly code = 'ERR_STORE_UNAVAILABLE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, StoreUnavailableError.code, options);
+  }
+}
+
+/**
+ * Too many bytes are already waiting to be written toward a peer that reads
+ * too slowly; the message was refused rather than buffered without bound.
+ */
+export class BackpressureError extends MedalsError {
+  static readonly code = 'ERR_BACKPRESSURE';
+  constructor(
+    message: string,
+    readonly peer?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, BackpressureError.code, options);
+  }
+}

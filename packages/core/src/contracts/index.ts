@@ -6,6 +6,7 @@ export * from './codec';
 export * from './errors';
 export * from './events';
 export * from './lifecycle';
+export * from './tally-store';
 export * from './time';
 export * from './tokens';
 export * from './transport';

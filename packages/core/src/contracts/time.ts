@@ -30,7 +30,7 @@ export interface AdjustOptions {
 export interface Clock {
   /** Milliseconds since the Unix epoch as this node believes them. */
   now(): number;
-  /** The correction currently applied over the underlying time source, in ms. Includes any slew still in progress. */
+  /** How far this clock reads from its time source now, in ms (a slew in progress keeps changing it). */
   readonly offsetMs: number;
   /** Rate error of this clock in parts per million (positive runs fast). */
   readonly driftPpm: number;

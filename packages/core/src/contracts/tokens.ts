@@ -1,6 +1,7 @@
 import type { InjectionToken } from 'tsyringe';
 import type { Codec } from './codec';
 import type { EventBus } from './events';
+import type { TallyStore } from './tally-store';
 import type { Clock, Random, ScopedScheduler } from './time';
 import type { NodeId, Transport } from './transport';
 
@@ -36,4 +37,6 @@ export const Tokens = {
   Events: token<EventBus>('Events'),
   /** Aborted when the node stops; for long-running async work. */
   StopSignal: token<AbortSignal>('StopSignal'),
+  /** The tally store of a `db` node. */
+  TallyStore: token<TallyStore>('TallyStore'),
 } as const;

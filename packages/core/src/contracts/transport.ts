@@ -1,4 +1,5 @@
 import type EventEmitter from 'eventemitter3';
+import type { Codec } from './codec';
 
 /** A node's name within its cluster. */
 export type NodeId = string;
@@ -97,3 +98,17 @@ export interface Transport extends EventEmitter<TransportEvents> {
   /** Removes the handler of a message type. */
   unhandle(type: string): void;
 }
+
+/** What a node hands its transport factory. */
+export interface TransportComponents {
+  /** The node's id. */
+  readonly nodeId: NodeId;
+  /** The codec to put on the wire. */
+  readonly codec: Codec;
+}
+
+/**
+ * Creates a node's transport from the node's parts (the js-libp2p pattern:
+ * `tcp(options)` returns one of these, the node calls it with its components).
+ */
+export type TransportFactory = (components: TransportComponents) => Transport;

@@ -6,3 +6,4 @@
  * @packageDocumentation
  */
 export * from './bench';
+export * from './transport-compliance';

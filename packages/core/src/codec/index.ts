@@ -1,0 +1,9 @@
+/**
+ * Codecs: values to bytes and back, validating untrusted input on the way
+ * in (DESIGN.md seam 7). `SuperjsonCodec` is the default; `JsonCodec` is for
+ * peers that speak plain JSON.
+ */
+export { DEFAULT_MAX_BYTES } from './codec-options';
+export type { CodecOptions } from './codec-options';
+export { JsonCodec } from './json-codec';
+export { SuperjsonCodec } from './superjson-codec';

@@ -1,0 +1,4 @@
+export * from './cluster';
+export * from './event-bus';
+export * from './node';
+export * from './plugin';

@@ -1,0 +1,107 @@
+import { AbortError, LifecycleError } from '../contracts/errors';
+import type { ScopedScheduler, Scheduler, Timer } from '../contracts/time';
+
+/**
+ * A scope over another scheduler that remembers its own timers, so they can
+ * all be cancelled at once when the node (or component) that owns it stops.
+ */
+export class SchedulerScope implements ScopedScheduler {
+  readonly #parent: Scheduler;
+  readonly #timers = new Set<Timer>();
+  readonly #children = new Set<SchedulerScope>();
+  #disposed = false;
+
+  constructor(parent: Scheduler) {
+    this.#parent = parent;
+  }
+
+  get pending(): number {
+    let n = this.#timers.size;
+    for (const child of this.#children) n += child.pending;
+    return n;
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  now(): number {
+    return this.#parent.now();
+  }
+
+  setTimeout(fn: () => void, delayMs: number): Timer {
+    this.#assertOpen();
+    const timer: Timer = this.#parent.setTimeout(() => {
+      this.#timers.delete(handle);
+      fn();
+    }, delayMs);
+    const handle: Timer = {
+      cancel: () => {
+        timer.cancel();
+        this.#timers.delete(handle);
+      },
+    };
+    this.#timers.add(handle);
+    return handle;
+  }
+
+  setInterval(fn: () => void, intervalMs: number): Timer {
+    this.#assertOpen();
+    const timer = this.#parent.setInterval(fn, intervalMs);
+    const handle: Timer = {
+      cancel: () => {
+        timer.cancel();
+        this.#timers.delete(handle);
+      },
+    };
+    this.#timers.add(handle);
+    return handle;
+  }
+
+  sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
+    return sleepOn(this, delayMs, signal);
+  }
+
+  scope(): ScopedScheduler {
+    this.#assertOpen();
+    const child = new SchedulerScope(this);
+    this.#children.add(child);
+    return child;
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const child of this.#children) child.dispose();
+    this.#children.clear();
+    for (const timer of [...this.#timers]) timer.cancel();
+    this.#timers.clear();
+  }
+
+  #assertOpen(): void {
+    if (this.#disposed) throw new LifecycleError('this scheduler scope was disposed');
+  }
+}
+
+/** `sleep` in terms of `setTimeout`, shared by every scheduler. */
+export function sleepOn(
+  scheduler: Scheduler,
+  delayMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new AbortError());
+      return;
+    }
+    const onAbort = (): void => {
+      timer.cancel();
+      reject(new AbortError());
+    };
+    const timer = scheduler.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, delayMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,3 @@
+export * from './link-conditions';
+export * from './memory-network';
+export { MemoryTransport } from './memory-transport';

@@ -1,0 +1,9 @@
+/**
+ * The Olympic medal service of the report, the `medals` CLI and the
+ * experiments, assembled from `@medals/core` and its plugins. For now it
+ * holds the in-memory demo that `npm start` runs.
+ *
+ * @packageDocumentation
+ */
+export * from './demo/in-memory-demo';
+export * from './demo/ping-plugin';

@@ -3,9 +3,11 @@ import type { BenchResult } from '../src/testing/bench';
 import { writeBenchResults } from '../src/testing/bench';
 import type { BenchSuite } from './suite';
 import { codecSuite } from './suites/codec';
+import { memoryNetworkSuite } from './suites/memory-network';
+import { storeSuite } from './suites/store';
 
 // Each suite lives in its own file under suites/; add new ones here.
-const suites: BenchSuite[] = [codecSuite];
+const suites: BenchSuite[] = [codecSuite, storeSuite, memoryNetworkSuite];
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);

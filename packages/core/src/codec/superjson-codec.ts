@@ -1,5 +1,4 @@
 import SuperJSON from 'superjson';
-import type { SuperJSONValue } from 'superjson';
 import type { Codec } from '../contracts/codec';
 import { DecodeError, EncodeError } from '../contracts/errors';
 import type { CodecOptions } from './codec-options';
@@ -7,6 +6,7 @@ import { resolveMaxBytes } from './codec-options';
 import { EncodableValueCheck } from './encodable-value';
 import { toBytes } from './encoded-bytes';
 import { readSuperjsonEnvelope } from './superjson-envelope';
+import { writeSuperjson } from './superjson-writer';
 import { registerUint8ArrayTransformer } from './uint8array-transformer';
 import { parseUntrustedJson } from './untrusted-json';
 
@@ -22,10 +22,13 @@ import { parseUntrustedJson } from './untrusted-json';
  * keys `__proto__`, `constructor` and `prototype`. Shared references are
  * written as copies, so a decoded value never aliases itself.
  *
- * A value made only of plain JSON skips superjson on both sides: it is
- * written as `{"json":…}`, exactly what superjson would write, and read
- * back without running the deserialiser. The codec uses a private superjson
- * instance, so registrations on the global one neither affect nor see it.
+ * Output is exactly what `superjson.stringify` writes (with a custom
+ * `Uint8Array` transformer), minus shared-reference annotations; it is
+ * produced by the codec's own single-pass writer, since superjson's
+ * serialiser is several times slower. A value made only of plain JSON is
+ * written as `{"json":…}` straight away and read back without running the
+ * deserialiser. Decoding uses a private superjson instance, so
+ * registrations on the global one neither affect nor see it.
  *
  * Decoding is the trust edge (DESIGN.md seam 7): besides the checks of
  * {@link Codec.decode}, the meta part is checked before superjson applies
@@ -47,7 +50,9 @@ export class SuperjsonCodec implements Codec {
     try {
       const check = new EncodableValueCheck(this.name, 'superjson');
       check.check(value);
-      text = check.pureJson ? `{"json":${JSON.stringify(value)}}` : this.stringifyWithMeta(value);
+      text = check.pureJson
+        ? `{"json":${JSON.stringify(value)}}`
+        : JSON.stringify(writeSuperjson(value));
     } catch (cause) {
       if (cause instanceof EncodeError) throw cause;
       throw new EncodeError(`${this.name}: the value could not be encoded`, { cause });
@@ -67,13 +72,5 @@ export class SuperjsonCodec implements Codec {
         cause,
       });
     }
-  }
-
-  private stringifyWithMeta(value: unknown): string {
-    const { json, meta } = this.superjson.serialize(value as SuperJSONValue);
-    // Shared-reference annotations are dropped: json already holds a full copy at every place.
-    return JSON.stringify(
-      meta?.values === undefined ? { json } : { json, meta: { values: meta.values, v: meta.v } },
-    );
   }
 }

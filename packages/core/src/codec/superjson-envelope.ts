@@ -3,6 +3,9 @@ import { DecodeError } from '../contracts/errors';
 import { abbreviate } from './abbreviate';
 import { UINT8ARRAY_TRANSFORMER } from './uint8array-transformer';
 
+/** What superjson writes of an Error; it would also copy a `stack` from the wire. */
+const ERROR_FIELDS: readonly string[] = ['name', 'message', 'cause'];
+
 /** Checks on the plain JSON a superjson annotation is about to turn into a richer value. */
 const ANNOTATION_INPUT = new Map<string, (json: unknown) => boolean>([
   ['undefined', (json) => json === null],
@@ -28,9 +31,13 @@ const ANNOTATION_INPUT = new Map<string, (json: unknown) => boolean>([
     (json) =>
       isPlainObject(json) &&
       typeof json['name'] === 'string' &&
-      typeof json['message'] === 'string',
+      typeof json['message'] === 'string' &&
+      Object.keys(json).every((key) => ERROR_FIELDS.includes(key)),
   ],
 ]);
+
+const DOT = 0x2e;
+const BACKSLASH = 0x5c;
 
 /** The meta version superjson 2 writes; older versions parse paths differently. */
 const META_VERSION = 1;
@@ -167,21 +174,23 @@ class AnnotationCheck {
   private parsePath(text: string, parent: readonly string[]): string[] {
     const segments: string[] = [];
     let segment = '';
+    let start = 0;
     for (let i = 0; i < text.length; i++) {
-      const char = text[i];
-      if (char === '.') {
-        segments.push(segment);
+      const code = text.charCodeAt(i);
+      if (code === DOT) {
+        segments.push(segment + text.slice(start, i));
         segment = '';
-      } else if (char === '\\') {
-        const escaped = text[++i];
-        if (escaped !== '.' && escaped !== '\\')
+        start = i + 1;
+      } else if (code === BACKSLASH) {
+        const next = text.charCodeAt(i + 1);
+        if (next !== DOT && next !== BACKSLASH) {
           throw this.refuse(`invalid path ${abbreviate(text)}`, parent);
-        segment += escaped;
-      } else {
-        segment += char;
+        }
+        segment += text.slice(start, i) + text[i + 1];
+        start = ++i + 1;
       }
     }
-    segments.push(segment);
+    segments.push(segment + text.slice(start));
     return segments;
   }
 

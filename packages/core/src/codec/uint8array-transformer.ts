@@ -15,8 +15,7 @@ export function registerUint8ArrayTransformer(superjson: SuperJSON): void {
   superjson.registerCustom<Uint8Array, string>(
     {
       isApplicable: isUint8Array,
-      serialize: (bytes) =>
-        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+      serialize: toBase64,
       deserialize: (text) => {
         // Buffer.from skips characters that are not base64, so check the text first.
         if (typeof text !== 'string' || text.length % 4 !== 0 || !BASE64.test(text)) {
@@ -28,4 +27,9 @@ export function registerUint8ArrayTransformer(superjson: SuperJSON): void {
     },
     UINT8ARRAY_TRANSFORMER,
   );
+}
+
+/** The base64 text that carries `bytes` (exactly the view's bytes, not its whole buffer). */
+export function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }

@@ -50,10 +50,11 @@ export interface TallyStoreOptions {
  * The back-end tier of the Olympic service (DESIGN.md section 4): medal
  * tallies per team and scores per event.
  *
- * Every write carries an operation id and is idempotent on it: a retried
- * write (same id, same content) is applied once and every attempt resolves
- * to the result of the first, even when the attempts run concurrently. The
- * same id with different content rejects with `OperationConflictError`.
+ * Every write carries an operation id (a non-empty string of at most 256
+ * characters, without NUL) and is idempotent on it: a retried write (same
+ * id, same content) is applied once and every attempt resolves to the
+ * result of the first, even when the attempts run concurrently. The same id
+ * with different content rejects with `OperationConflictError`.
  * Invalid input rejects with `UnknownTeamError`, `UnknownMedalTypeError`,
  * `UnknownEventError`, `InvalidScoreError` or `InvalidOperationIdError` and
  * changes nothing, not even the memory of the operation id. Durable stores

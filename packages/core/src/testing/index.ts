@@ -7,3 +7,5 @@
  */
 export * from './bench';
 export * from './transport-compliance';
+export * from './tally-store-compliance';
+export * from './crash-trial';

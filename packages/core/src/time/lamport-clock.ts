@@ -7,7 +7,7 @@ export class LamportClock {
   #time: number;
 
   constructor(initial = 0) {
-    this.#time = initial;
+    this.#time = checkTimestamp(initial);
   }
 
   /** The current time, without moving it. */
@@ -22,17 +22,19 @@ export class LamportClock {
 
   /** Merges a received timestamp; returns the timestamp of the receive event. */
   receive(remote: number): number {
-    if (!Number.isSafeInteger(remote) || remote < 0) {
-      throw new RangeError(
-        `a Lamport timestamp must be a non-negative safe integer, got ${remote}`,
-      );
-    }
-    this.#time = Math.max(this.#time, remote) + 1;
+    this.#time = Math.max(this.#time, checkTimestamp(remote)) + 1;
     return this.#time;
   }
 
   /** Moves the clock to at least `remote` without counting an event (for acknowledgements). */
   witness(remote: number): void {
-    if (Number.isSafeInteger(remote) && remote > this.#time) this.#time = remote;
+    if (checkTimestamp(remote) > this.#time) this.#time = remote;
   }
+}
+
+function checkTimestamp(ts: number): number {
+  if (!Number.isSafeInteger(ts) || ts < 0) {
+    throw new RangeError(`a Lamport timestamp must be a non-negative safe integer, got ${ts}`);
+  }
+  return ts;
 }

@@ -8,7 +8,10 @@ import type { ScopedScheduler, Scheduler, Timer } from '../contracts/time';
 export class SchedulerScope implements ScopedScheduler {
   readonly #parent: Scheduler;
   readonly #timers = new Set<Timer>();
+  readonly #sleepers = new Set<AbortController>();
   readonly #children = new Set<SchedulerScope>();
+  /** The scope this one was created from, which forgets it once it is disposed. */
+  #owner: SchedulerScope | undefined;
   #disposed = false;
 
   constructor(parent: Scheduler) {
@@ -16,9 +19,8 @@ export class SchedulerScope implements ScopedScheduler {
   }
 
   get pending(): number {
-    let n = this.#timers.size;
-    for (const child of this.#children) n += child.pending;
-    return n;
+    // A sub-scope sets its timers through this scope, so they are already in #timers.
+    return this.#timers.size;
   }
 
   get disposed(): boolean {
@@ -58,13 +60,20 @@ export class SchedulerScope implements ScopedScheduler {
     return handle;
   }
 
+  /** Like `Scheduler.sleep`; a sleep still pending when the scope is disposed rejects with `AbortError`. */
   sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
-    return sleepOn(this, delayMs, signal);
+    if (this.#disposed)
+      return Promise.reject(new LifecycleError('this scheduler scope was disposed'));
+    const disposal = new AbortController();
+    this.#sleepers.add(disposal);
+    const combined = signal ? AbortSignal.any([signal, disposal.signal]) : disposal.signal;
+    return sleepOn(this, delayMs, combined).finally(() => this.#sleepers.delete(disposal));
   }
 
   scope(): ScopedScheduler {
     this.#assertOpen();
     const child = new SchedulerScope(this);
+    child.#owner = this;
     this.#children.add(child);
     return child;
   }
@@ -72,7 +81,10 @@ export class SchedulerScope implements ScopedScheduler {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    for (const child of this.#children) child.dispose();
+    if (this.#owner) this.#owner.#children.delete(this);
+    // Otherwise a loop awaiting sleep() would hang quietly when its node stops.
+    for (const sleeper of [...this.#sleepers]) sleeper.abort();
+    for (const child of [...this.#children]) child.dispose();
     this.#children.clear();
     for (const timer of [...this.#timers]) timer.cancel();
     this.#timers.clear();

@@ -52,7 +52,27 @@ export function validateConditions(conditions: LinkConditions): void {
       throw new RangeError(`${key} must be a probability in [0, 1], got ${p}`);
     }
   }
+  validateLatency(conditions.latency);
   if (conditions.reorderWindowMs !== undefined && !(conditions.reorderWindowMs >= 0)) {
     throw new RangeError(`reorderWindowMs must be >= 0, got ${conditions.reorderWindowMs}`);
   }
+}
+
+function validateLatency(latency: Latency | undefined): void {
+  if (latency === undefined || typeof latency === 'function') return;
+  const finite = (...values: number[]): boolean =>
+    values.every((v) => Number.isFinite(v) && v >= 0);
+  const ok =
+    typeof latency === 'number'
+      ? finite(latency)
+      : 'min' in latency
+        ? finite(latency.min, latency.max) && latency.min <= latency.max
+        : 'exponentialMean' in latency
+          ? finite(latency.exponentialMean)
+          : finite(latency.mean, latency.stddev);
+  // A NaN delay would corrupt a link's delivery order, so refuse it up front.
+  if (!ok)
+    throw new RangeError(
+      `latency must be finite and non-negative (min <= max), got ${JSON.stringify(latency)}`,
+    );
 }

@@ -1,6 +1,6 @@
 import type { Codec } from '../contracts/codec';
 import { TransportClosedError } from '../contracts/errors';
-import type { Random, Scheduler } from '../contracts/time';
+import type { Random, Scheduler, Timer } from '../contracts/time';
 import type { NodeId, TransportFactory } from '../contracts/transport';
 import { SuperjsonCodec } from '../codec';
 import { RealScheduler } from '../time/real-scheduler';
@@ -46,6 +46,17 @@ export interface MemoryNetworkStats {
 
 const ADDRESS_PREFIX = 'memory://';
 
+/** The messages in flight on one link, in delivery order, and the timer of the first. */
+interface LinkQueue {
+  /** The transport that sends on this link; its scope owns the timer. */
+  readonly sender: MemoryTransport;
+  /** Delivery times never decrease along the queue. */
+  readonly entries: { at: number; envelope: Envelope }[];
+  /** Index of the first entry not yet delivered. */
+  head: number;
+  timer: Timer | undefined;
+}
+
 /**
  * An in-process network with fault injection (DESIGN.md seam 4). Each node
  * gets a transport from {@link MemoryNetwork.transport}; latency, loss,
@@ -68,10 +79,11 @@ export class MemoryNetwork {
   readonly random: Random;
   readonly #codec: Codec | false;
   readonly #requestTimeoutMs: number;
+  #nextRequestId = 1;
   readonly #transports = new Map<NodeId, MemoryTransport>();
   readonly #down = new Set<NodeId>();
   readonly #links = new Map<string, LinkConditions>();
-  readonly #lastDelivery = new Map<string, number>();
+  readonly #queues = new Map<string, LinkQueue>();
   #conditions: LinkConditions;
   #groups: Map<NodeId, number> | undefined;
   readonly #stats: MemoryNetworkStats = {
@@ -219,18 +231,79 @@ export class MemoryNetwork {
     }
     const copies = conditions.duplicate && this.random.chance(conditions.duplicate) ? 2 : 1;
     if (copies === 2) stats.duplicated++;
-    const key = linkKey(envelope.from, envelope.to);
     for (let copy = 0; copy < copies; copy++) {
       const now = this.scheduler.now();
-      let at = now + sampleLatency(conditions.latency, this.random);
+      const at = now + sampleLatency(conditions.latency, this.random);
       if (conditions.reorder && this.random.chance(conditions.reorder)) {
-        at += this.random.float(0, conditions.reorderWindowMs ?? 10);
+        const late = at + this.random.float(0, conditions.reorderWindowMs ?? 10);
+        sender.scheduler.setTimeout(() => this.#deliver(envelope), late - now);
       } else {
-        // FIFO per link unless this message was picked to be reordered.
-        at = Math.max(at, this.#lastDelivery.get(key) ?? 0);
-        this.#lastDelivery.set(key, at);
+        this.#enqueue(envelope, sender, at);
       }
-      sender.scheduler.setTimeout(() => this.#deliver(envelope), at - now);
+    }
+  }
+
+  /**
+   * Queues a message behind the others on its link. Each link is delivered
+   * from its queue in order, so it stays FIFO even where the scheduler's
+   * timers are not (Node counts a timer's delay from the event loop's
+   * cached, whole-millisecond time), and a burst of messages costs one
+   * timer rather than one each.
+   */
+  #enqueue(envelope: Envelope, sender: MemoryTransport, at: number): void {
+    const key = linkKey(envelope.from, envelope.to);
+    let queue = this.#queues.get(key);
+    if (!queue) {
+      queue = { sender, entries: [], head: 0, timer: undefined };
+      this.#queues.set(key, queue);
+    }
+    const last = queue.entries[queue.entries.length - 1];
+    queue.entries.push({ at: last ? Math.max(at, last.at) : at, envelope });
+    if (!queue.timer) this.#arm(queue);
+  }
+
+  #arm(queue: LinkQueue): void {
+    const head = queue.entries[queue.head]!;
+    queue.timer = queue.sender.scheduler.setTimeout(
+      () => this.#flush(queue),
+      head.at - this.scheduler.now(),
+    );
+  }
+
+  /** Delivers the head of a link and everything behind it that is due by now. */
+  #flush(queue: LinkQueue): void {
+    const { entries } = queue;
+    const due = Math.max(this.scheduler.now(), entries[queue.head]!.at);
+    // Messages queued by the handlers run here wait for the next flush.
+    const end = entries.length;
+    try {
+      while (queue.head < end && entries[queue.head]!.at <= due) {
+        this.#deliver(entries[queue.head++]!.envelope);
+      }
+    } finally {
+      // Cleared only now, so that sends from the handlers above did not arm a second timer;
+      // and even if one of them threw, so that the rest of the link still flows.
+      queue.timer = undefined;
+      if (queue.head === entries.length) {
+        entries.length = 0;
+        queue.head = 0;
+      } else if (queue.head >= 1_024 && queue.head * 2 >= entries.length) {
+        entries.splice(0, queue.head);
+        queue.head = 0;
+      }
+      if (queue.head < entries.length) this.#arm(queue);
+    }
+  }
+
+  /** Forgets the queues of a stopped transport; what was still in them is lost with it. */
+  #dropQueuesOf(transport: MemoryTransport): void {
+    for (const [key, queue] of this.#queues) {
+      if (queue.sender !== transport) continue;
+      queue.timer?.cancel();
+      this.#stats.dropped += queue.entries.length - queue.head;
+      // Also ends a flush in progress, if the sender was stopped by a handler it ran.
+      queue.head = queue.entries.length;
+      this.#queues.delete(key);
     }
   }
 
@@ -248,10 +321,12 @@ export class MemoryNetwork {
     const codec = this.#codec;
     return {
       requestTimeoutMs: this.#requestTimeoutMs,
+      nextRequestId: () => this.#nextRequestId++,
       encode: codec ? (value) => codec.encode(value) : (value) => value,
       decode: codec ? (body) => codec.decode(body as Uint8Array) : (body) => body,
       dispatch: (envelope, from) => this.#dispatch(envelope, from),
       detach: (transport) => {
+        this.#dropQueuesOf(transport);
         if (this.#transports.get(transport.nodeId) === transport)
           this.#transports.delete(transport.nodeId);
       },

@@ -24,6 +24,11 @@ import { toWireError } from './envelope';
 /** The network's side of a transport: how it sends and encodes. */
 export interface MemoryLink {
   readonly requestTimeoutMs: number;
+  /**
+   * A request id unused anywhere on the network, so a reply still on the wire
+   * for a stopped transport cannot answer a request of its successor.
+   */
+  nextRequestId(): number;
   encode(value: unknown): unknown;
   decode(body: unknown): unknown;
   dispatch(envelope: Envelope, from: MemoryTransport): void;
@@ -55,7 +60,6 @@ export class MemoryTransport extends EventEmitter<TransportEvents> implements Tr
   readonly #handlers = new Map<string, Registration>();
   readonly #peers = new Map<NodeId, NodeId>();
   readonly #pending = new Map<number, Pending>();
-  #nextId = 1;
   #state: 'created' | 'running' | 'stopped' = 'created';
 
   /** @internal Created by `MemoryNetwork.transport()`. */
@@ -147,7 +151,7 @@ export class MemoryTransport extends EventEmitter<TransportEvents> implements Tr
       } catch (err) {
         return reject(err);
       }
-      const id = this.#nextId++;
+      const id = this.#link.nextRequestId();
       const timeoutMs = options.timeoutMs ?? this.#link.requestTimeoutMs;
       const onAbort = (): void => {
         this.#settle(id)?.reject(new AbortError(`request ${type} to ${peer} aborted`));

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import SuperJSON from 'superjson';
+import type { SuperJSONValue } from 'superjson';
 import { SuperjsonCodec } from '@medals/core';
+import { registerUint8ArrayTransformer } from '../../src/codec/uint8array-transformer';
 import {
   bytes,
   expectEncodeError,
@@ -10,6 +12,26 @@ import {
 } from './helpers';
 
 const codec = new SuperjsonCodec();
+
+/** Any nesting of the types SuperjsonCodec carries. */
+const richValue = fc.anything({
+  maxDepth: 4,
+  withBigInt: true,
+  withDate: true,
+  withMap: true,
+  withSet: true,
+  stringUnit: 'grapheme',
+  key: fc.oneof(fc.string(), fc.constantFrom('a.b', 'c\\d', '.', '\\.', '')),
+  values: [
+    fc.string(),
+    fc.double(),
+    fc.bigInt(),
+    fc.constantFrom(undefined, null, -0, NaN, Infinity, -Infinity),
+    fc.uint8Array({ maxLength: 8 }),
+    fc.constantFrom(/a.b/g, /[\\/]+/imsuy, new URL('https://example.org/x?y#z')),
+    fc.string().map((message) => new Error(message, { cause: message.length })),
+  ],
+});
 const roundTrip = (value: unknown): unknown => codec.decode(codec.encode(value));
 const text = (value: unknown): string => Buffer.from(codec.encode(value)).toString('utf8');
 
@@ -181,25 +203,27 @@ describe('SuperjsonCodec', () => {
   });
 
   it('round-trips any mix of the supported types', () => {
-    const value = fc.anything({
-      maxDepth: 4,
-      withBigInt: true,
-      withDate: true,
-      withMap: true,
-      withSet: true,
-      stringUnit: 'grapheme',
-      values: [
-        fc.string(),
-        fc.double(),
-        fc.bigInt(),
-        fc.constant(undefined),
-        fc.uint8Array({ maxLength: 8 }),
-      ],
-    });
     fc.assert(
-      fc.property(value, (v) => {
+      fc.property(richValue, (v) => {
         if (holdsForbiddenKey(v) || holdsInvalidDate(v)) expectEncodeError(() => codec.encode(v));
         else expect(roundTrip(v)).toStrictEqual(v);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('writes exactly what superjson writes, minus shared-reference annotations', () => {
+    const reference = new SuperJSON();
+    registerUint8ArrayTransformer(reference);
+    fc.assert(
+      fc.property(richValue, (v) => {
+        fc.pre(!holdsForbiddenKey(v) && !holdsInvalidDate(v));
+        const { json, meta } = reference.serialize(v as SuperJSONValue);
+        const expected =
+          meta?.values === undefined
+            ? { json }
+            : { json, meta: { values: meta.values, v: meta.v } };
+        expect(text(v)).toBe(JSON.stringify(expected));
       }),
       { numRuns: 300 },
     );

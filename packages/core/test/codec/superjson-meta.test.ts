@@ -98,6 +98,7 @@ describe('SuperjsonCodec decoding a hostile meta part', () => {
     ['set over an object', { length: 1e9 }, ['set']],
     ['map over flat entries', [1, 2], ['map']],
     ['Error over a string', 'boom', ['Error']],
+    ['Error carrying a stack', { name: 'Error', message: 'm', stack: 'forged' }, ['Error']],
     ['Uint8Array over a number', 100000000, [['custom', 'Uint8Array']]],
   ])('refuses %s', (_, json, values) => {
     expectDecodeError(() => decode({ json, meta: meta(values) }), /does not have the shape/);

@@ -1,0 +1,10 @@
+/**
+ * Tally stores (DESIGN.md section 4): {@link MemoryTallyStore}, the durable
+ * {@link FileTallyStore}, and the pieces other stores reuse to behave alike
+ * (validation, state, idempotency ledger).
+ */
+export * from './file-tally-store';
+export * from './memory-tally-store';
+export * from './operation-ledger';
+export * from './tally-catalog';
+export * from './tally-state';

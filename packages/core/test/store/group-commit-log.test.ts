@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GroupCommitLog } from '../../src/store/group-commit-log';
+import { frameRecord, scanRecords } from '../../src/store/log-record';
+import { temporaryDirectory } from './support/temporary-directory';
+
+let directory: ReturnType<typeof temporaryDirectory>;
+beforeEach(() => {
+  directory = temporaryDirectory('group-commit');
+});
+afterEach(() => directory.remove());
+
+async function appendConcurrently(maxBatchRecords: number | undefined, count: number) {
+  const batches: number[][] = [];
+  const path = join(directory.path, `log-${maxBatchRecords ?? 'default'}`);
+  const log = await GroupCommitLog.open<number>(path, {
+    maxBatchRecords,
+    onDurable: (tags) => batches.push(tags),
+  });
+  const acknowledged: number[] = [];
+  await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      log.append(frameRecord(Buffer.from(`record ${i}`)), i).then(() => acknowledged.push(i)),
+    ),
+  );
+  await log.close();
+  return { batches, acknowledged, path };
+}
+
+it('writes concurrent appends in a few shared syncs, in append order', async () => {
+  const { batches, acknowledged, path } = await appendConcurrently(undefined, 200);
+  // The first append starts a sync on its own; the 199 that arrive meanwhile share the next.
+  expect(batches.map((b) => b.length)).toEqual([1, 199]);
+  expect(batches.flat()).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  expect(acknowledged).toEqual(batches.flat());
+  const scan = scanRecords(readFileSync(path), path);
+  expect(scan.payloads.map(String)).toEqual(Array.from({ length: 200 }, (_, i) => `record ${i}`));
+});
+
+it('syncs every record on its own with maxBatchRecords 1', async () => {
+  const { batches } = await appendConcurrently(1, 20);
+  expect(batches).toEqual(Array.from({ length: 20 }, (_, i) => [i]));
+});
+
+it('caps a batch at maxBatchRecords', async () => {
+  const { batches } = await appendConcurrently(64, 200);
+  expect(batches.map((b) => b.length)).toEqual([1, 64, 64, 64, 7]);
+});
+
+it('refuses appends after an I/O error, with StoreUnavailableError', async () => {
+  const path = join(directory.path, 'log');
+  const log = await GroupCommitLog.open<number>(path);
+  await log.append(frameRecord(Buffer.from('ok')), 0);
+  // Closing the file under the log makes its next write fail as a failing disk would.
+  await (log as unknown as { handle: { close(): Promise<void> } }).handle.close();
+  await expect(log.append(frameRecord(Buffer.from('lost')), 1)).rejects.toMatchObject({
+    name: 'StoreUnavailableError',
+  });
+  await expect(log.append(frameRecord(Buffer.from('refused')), 2)).rejects.toMatchObject({
+    name: 'StoreUnavailableError',
+  });
+  expect(log.failed).toBeDefined();
+});

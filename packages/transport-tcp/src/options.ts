@@ -1,0 +1,63 @@
+import type { Codec, NodeId } from '@medals/core';
+
+/**
+ * Options of a {@link TcpTransport} used directly. With the kernel, use
+ * {@link tcp} and {@link TcpOptions}: the node supplies `nodeId` and `codec`.
+ */
+export interface TcpTransportOptions extends TcpOptions {
+  /** This node's id, sent in every handshake. Required. */
+  nodeId: NodeId;
+  /** The codec of every payload; all peers must use the same one. Default: a new `SuperjsonCodec()`. */
+  codec?: Codec;
+}
+
+/** Options of {@link tcp}: everything but the node's own parts. */
+export interface TcpOptions {
+  /**
+   * Where to listen, as `host:port` or `tcp://host:port` (IPv6 in brackets);
+   * port 0 picks a free one, read it from `address` after `start()`.
+   * Default `127.0.0.1:0`. A host other than loopback needs `secret` or
+   * `insecure: true`.
+   */
+  listen?: string;
+  /** Peers known from the start, by id, each at an address like `tcp://127.0.0.1:7002`. More with `addPeer`. Default: none. */
+  peers?: Record<NodeId, string>;
+  /**
+   * The cluster secret. When set, every connection opens with an HMAC-SHA256
+   * challenge and response in both directions, and a peer that cannot prove
+   * it holds the same secret is refused with `AuthError`. Use at least 32
+   * random bytes. Default: none (no authentication, loopback only).
+   */
+  secret?: string | Uint8Array;
+  /**
+   * Allows listening on a non-loopback address without a `secret`, for a
+   * trusted network. Default `false`: such a `start()` rejects with `AuthError`.
+   */
+  insecure?: boolean;
+  /** Timeout of a request that sets none, in ms. Default 5,000. */
+  requestTimeoutMs?: number;
+  /**
+   * Largest frame accepted, in bytes; a peer announcing a larger one is
+   * disconnected with an `error` event, and a larger outgoing message is
+   * refused with `EncodeError`. All peers should agree. Default 16 MiB.
+   */
+  maxFrameBytes?: number;
+  /**
+   * Most bytes that may wait to be written toward one peer (queued while
+   * connecting, or not yet taken by a slow reader). A message past the bound
+   * is refused with `BackpressureError`. Must be at least `maxFrameBytes`
+   * plus a few bytes to let the largest frame through. Default 32 MiB.
+   */
+  maxBufferedBytes?: number;
+  /** Time allowed to connect and complete a handshake, in ms. Default 5,000. */
+  handshakeTimeoutMs?: number;
+  /**
+   * First delay before redialling a peer after a lost connection or a failed
+   * dial, in ms; it doubles on each failure (with jitter) up to
+   * `maxReconnectDelayMs`. While it runs, requests to that peer fail at once
+   * with `PeerUnreachableError`. Default 100.
+   */
+  reconnectDelayMs?: number;
+  /** Longest delay between reconnection attempts, in ms. Default 5,000. */
+  maxReconnectDelayMs?: number;
+}

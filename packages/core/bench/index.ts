@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import type { BenchResult } from '../src/testing/bench';
-import { writeBenchResults } from '../src/testing/bench';
+import { mergeWithPrevious, writeBenchResults } from '../src/testing/bench';
 import type { BenchSuite } from './suite';
 import { codecSuite } from './suites/codec';
 import { memoryNetworkSuite } from './suites/memory-network';
@@ -17,7 +17,8 @@ async function main(): Promise<void> {
     console.log(`# ${suite.name}`);
     results.push(...(await suite.run()));
   }
-  writeBenchResults('core', results);
+  // A filtered run updates its own figures and keeps the others of the last full run.
+  writeBenchResults('core', only.length > 0 ? mergeWithPrevious('core', results) : results);
 }
 
 main().catch((err: unknown) => {

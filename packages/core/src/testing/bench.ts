@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 /** One figure of a benchmark run, in the format of DESIGN.md section 6. */
@@ -72,4 +72,25 @@ export function writeBenchResults(pkg: string, results: BenchResult[], root = re
   console.table(rows);
   console.log(`wrote ${file}`);
   return file;
+}
+
+/**
+ * `results` plus the figures of `bench-results/<pkg>.json` that `results`
+ * does not replace, for runs of only some suites.
+ */
+export function mergeWithPrevious(
+  pkg: string,
+  results: BenchResult[],
+  root = repoRoot(),
+): BenchResult[] {
+  const file = join(root, 'bench-results', `${pkg}.json`);
+  if (!existsSync(file)) return results;
+  let previous: BenchResult[];
+  try {
+    previous = JSON.parse(readFileSync(file, 'utf8')) as BenchResult[];
+  } catch {
+    return results;
+  }
+  const fresh = new Set(results.map((r) => r.name));
+  return [...previous.filter((r) => !fresh.has(r.name)), ...results];
 }

@@ -1,43 +1,25 @@
-import { spawnSync } from 'node:child_process';
 import { Client } from 'pg';
 
 /** The database the tests use: `MEDALS_PG_URL`, else the local default of this project's machines. */
 export const PG_URL = process.env.MEDALS_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-const onCi = process.env.CI === 'true' || process.env.CI === '1';
-
-// Probed synchronously, while jest collects the tests, so a local run without PostgreSQL can skip them.
-function probe(): string | undefined {
-  const script = `
-    const { Client } = require(${JSON.stringify(require.resolve('pg'))});
-    const client = new Client({ connectionString: process.argv[1], connectionTimeoutMillis: 3000 });
-    client.connect().then(() => client.end()).then(
-      () => process.exit(0),
-      (error) => { process.stderr.write(String(error && error.message)); process.exit(1); });`;
-  const outcome = spawnSync(process.execPath, ['-e', script, PG_URL], {
-    encoding: 'utf8',
-    timeout: 10_000,
-  });
-  return outcome.status === 0 ? undefined : outcome.stderr || `probe exited with ${outcome.status}`;
-}
-
-const unreachable = probe();
-
 /**
- * `describe` for tests that need PostgreSQL. Without a reachable database
- * they are skipped locally, but under `CI=true` they run and fail loudly.
+ * `describe` for tests that need PostgreSQL. It runs on every machine of this
+ * project, so an unreachable database fails the tests loudly rather than
+ * skipping them.
  */
 export function describeWithPostgres(name: string, body: () => void): void {
-  if (unreachable !== undefined && !onCi) {
-    describe.skip(`${name} (skipped: PostgreSQL unreachable at ${PG_URL}: ${unreachable})`, body);
-    return;
-  }
   describe(name, () => {
-    beforeAll(() => {
-      if (unreachable !== undefined) {
+    beforeAll(async () => {
+      const client = new Client({ connectionString: PG_URL, connectionTimeoutMillis: 3_000 });
+      try {
+        await client.connect();
+      } catch (err) {
         throw new Error(
-          `CI=true but PostgreSQL is unreachable at ${PG_URL} (${unreachable}); start it or set MEDALS_PG_URL`,
+          `PostgreSQL is unreachable at ${PG_URL} (${(err as Error).message}); start it or set MEDALS_PG_URL`,
         );
+      } finally {
+        await client.end().catch(() => undefined);
       }
     });
     body();

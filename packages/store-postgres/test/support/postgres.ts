@@ -17,6 +17,7 @@ export function describeWithPostgres(name: string, body: () => void): void {
       } catch (err) {
         throw new Error(
           `PostgreSQL is unreachable at ${PG_URL} (${(err as Error).message}); start it or set MEDALS_PG_URL`,
+          { cause: err },
         );
       } finally {
         await client.end().catch(() => undefined);

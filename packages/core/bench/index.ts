@@ -2,12 +2,24 @@ import 'reflect-metadata';
 import type { BenchResult } from '../src/testing/bench';
 import { mergeWithPrevious, writeBenchResults } from '../src/testing/bench';
 import type { BenchSuite } from './suite';
+import { clockSyncSuite } from './suites/clocksync';
 import { codecSuite } from './suites/codec';
+import { electionSuite } from './suites/election';
 import { memoryNetworkSuite } from './suites/memory-network';
+import { lamportMulticastSuite } from './suites/multicast-lamport';
+import { sequencerMulticastSuite } from './suites/multicast-sequencer';
 import { storeSuite } from './suites/store';
 
 // Each suite lives in its own file under suites/; add new ones here.
-const suites: BenchSuite[] = [codecSuite, storeSuite, memoryNetworkSuite];
+const suites: BenchSuite[] = [
+  codecSuite,
+  storeSuite,
+  memoryNetworkSuite,
+  electionSuite,
+  clockSyncSuite,
+  lamportMulticastSuite,
+  sequencerMulticastSuite,
+];
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);

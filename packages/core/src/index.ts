@@ -29,3 +29,8 @@ export * from './transport';
 export * from './kernel';
 export * from './sim';
 export * from './store';
+export * from './membership';
+export * from './election';
+export * from './clocksync';
+export * from './multicast';
+export * from './raffle';

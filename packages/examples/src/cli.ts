@@ -1,54 +1,96 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { runCacofonix, cacofonixUsage } from './cli/cacofonix-command';
+import { clusterUsage, runCluster } from './cli/cluster-command';
+import { evalUsage, runEval } from './cli/eval-command';
+import { nodeUsage, runNode } from './cli/node-command';
+import { runTablet, tabletUsage } from './cli/tablet-command';
+import { UsageError } from './cli/usage-error';
 import { runInMemoryDemo } from './demo/in-memory-demo';
 
-const USAGE = `usage: medals <command> [options]
+const USAGE = `usage: medals <command> [options]   (medals <command> --help for its options)
 
 commands:
-  demo [--duration <s>] [--seed <n>]   three nodes on an in-memory network with faults, printing their events
+  cluster      the two-tier service on this machine: db, front-ends and dispatcher, one process each
+  node         one process of the service (db, frontend, dispatcher or single), for clusters across machines
+  tablet       a client that asks the dispatcher for a front-end and polls tallies and scores
+  cacofonix    the bard: pushes score updates and medal increments with the token
+  eval         re-runs the report's experiments: latency, balance, clock, raffle
+  demo         three nodes on an in-memory network with faults, printing their events
 `;
 
+const demoUsage = `usage: medals demo [--duration <s>] [--seed <n>]
+`;
+
+async function runDemo(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      duration: { type: 'string', default: '6' },
+      seed: { type: 'string', default: '1' },
+    },
+  });
+  const durationMs = Number(values.duration) * 1000;
+  const seed = Number(values.seed);
+  if (!(durationMs > 0) || !Number.isInteger(seed)) {
+    throw new UsageError('--duration must be a positive number of seconds and --seed an integer');
+  }
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  await runInMemoryDemo({ durationMs, seed, signal: controller.signal });
+  return 0;
+}
+
+const commands: Readonly<
+  Record<string, { run: (args: string[]) => Promise<number>; usage: string }>
+> = {
+  cluster: { run: runCluster, usage: clusterUsage },
+  node: { run: runNode, usage: nodeUsage },
+  tablet: { run: runTablet, usage: tabletUsage },
+  cacofonix: { run: runCacofonix, usage: cacofonixUsage },
+  eval: { run: runEval, usage: evalUsage },
+  demo: { run: runDemo, usage: demoUsage },
+};
+
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'demo': {
-      const { values } = parseArgs({
-        args: rest,
-        options: {
-          duration: { type: 'string', default: '6' },
-          seed: { type: 'string', default: '1' },
-        },
-      });
-      const durationMs = Number(values.duration) * 1000;
-      const seed = Number(values.seed);
-      if (!(durationMs > 0) || !Number.isInteger(seed)) {
-        process.stderr.write(
-          'medals demo: --duration must be a positive number of seconds and --seed an integer\n',
-        );
-        return 2;
-      }
-      const controller = new AbortController();
-      process.once('SIGINT', () => controller.abort());
-      await runInMemoryDemo({ durationMs, seed, signal: controller.signal });
-      return 0;
-    }
-    case undefined:
-    case 'help':
-    case '--help':
-      process.stdout.write(USAGE);
-      return command === undefined ? 2 : 0;
-    default:
-      process.stderr.write(`medals: unknown command ${command}\n${USAGE}`);
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    process.stderr.write(`medals: unknown command ${name}\n${USAGE}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    // parseArgs reports unknown or malformed flags with codes of this prefix.
+    const code = (err as { code?: unknown }).code;
+    if (
+      err instanceof UsageError ||
+      (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))
+    ) {
+      process.stderr.write(`medals ${name}: ${(err as Error).message}\n\n${command.usage}`);
       return 2;
+    }
+    throw err;
   }
 }
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // A finished command must not be held open by a socket or timer some library kept.
+    setTimeout(() => process.exit(), 2_000).unref();
   },
   (err: unknown) => {
     process.stderr.write(`medals: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

@@ -7,3 +7,8 @@
  */
 export * from './demo/in-memory-demo';
 export * from './demo/ping-plugin';
+export * from './service';
+export * from './cli/cluster-file';
+export * from './cli/launch-cluster';
+export * from './cli/node-process-group';
+export * from './eval/load-generator';

@@ -4,6 +4,7 @@ import { JsonCodec, SuperjsonCodec } from '@medals/core';
 import type { BenchResult } from '@medals/core/testing';
 import { benchQuick, benchResult, writeBenchResults } from '@medals/core/testing';
 import { TcpTransport } from '../src';
+import { multicastFigures } from './multicast';
 import { RawEchoClient, startRawEchoServer } from './raw-echo';
 
 /** Something that sends one request and resolves with its reply. */
@@ -134,6 +135,7 @@ async function main(): Promise<void> {
         rawPipelined,
       ),
     ];
+    results.push(...(await multicastFigures()));
     writeBenchResults('transport-tcp', results);
   } finally {
     await Promise.all(Object.values(contenders).map((contender) => contender.close()));

@@ -212,3 +212,15 @@ export class BackpressureError extends MedalsError {
     super(message, BackpressureError.code, options);
   }
 }
+
+/** An operation that only the leader may perform was asked of another node. */
+export class NotLeaderError extends MedalsError {
+  static readonly code = 'ERR_NOT_LEADER';
+  constructor(
+    /** The leader this node follows, when it knows one. */
+    readonly leader: string | undefined,
+    message = leader === undefined ? 'No leader is known yet' : `Not the leader; ${leader} is`,
+  ) {
+    super(message, NotLeaderError.code);
+  }
+}

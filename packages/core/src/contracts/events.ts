@@ -1,4 +1,6 @@
+import type { AdjustMode } from './time';
 import type { NodeId } from './transport';
+import type { RaffleEntry } from './raffle';
 
 /**
  * Every event a node reports, by name (DESIGN.md seam 6). Components emit
@@ -16,6 +18,44 @@ export interface MedalsEvents {
   'node:stopped': { node: NodeId };
   /** A component failed in the background, or a bad message was dropped. */
   'node:error': { node: NodeId; component: string; code: string; message: string };
+
+  /** The failure detector stopped hearing from `peer`. */
+  peerSuspected: { node: NodeId; peer: NodeId };
+  /** A suspected `peer` was heard from again. */
+  peerRecovered: { node: NodeId; peer: NodeId };
+
+  /** This node started an election for `term`. */
+  electionStarted: { node: NodeId; term: number };
+  /** This node learned that `leader` leads `term`. */
+  elected: { node: NodeId; leader: NodeId; term: number };
+
+  /** Clock sync corrected this node's clock by `deltaMs`. */
+  clockAdjusted: { node: NodeId; deltaMs: number; mode: AdjustMode; server: NodeId; round: number };
+  /** This node ran a clock sync round (it is the time server). */
+  clockSyncRound: {
+    node: NodeId;
+    round: number;
+    term: number | undefined;
+    participants: number;
+    unreachable: NodeId[];
+    outliers: NodeId[];
+  };
+
+  /** This node delivered a multicast message, at `seq` in the total order. */
+  delivered: { node: NodeId; seq: number; sender: NodeId; id: string };
+  /** The multicast group went on without some members (a view change). */
+  viewChanged: { node: NodeId; group: NodeId[]; removed: NodeId[]; added: NodeId[] };
+
+  /** A request entered the raffle. */
+  raffleEntry: { node: NodeId } & RaffleEntry;
+  /** A draw picked a winner. */
+  raffleWinner: {
+    node: NodeId;
+    draw: number;
+    seed: number;
+    winner: RaffleEntry;
+    candidates: number;
+  };
 }
 
 /** Name of a node event. */

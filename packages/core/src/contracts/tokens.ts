@@ -1,6 +1,11 @@
 import type { InjectionToken } from 'tsyringe';
+import type { ClockSync } from './clock-sync';
 import type { Codec } from './codec';
+import type { Election } from './election';
 import type { EventBus } from './events';
+import type { Membership } from './membership';
+import type { OrderedMulticast } from './ordered-multicast';
+import type { Raffle } from './raffle';
 import type { TallyStore } from './tally-store';
 import type { Clock, Random, ScopedScheduler } from './time';
 import type { NodeId, Transport } from './transport';
@@ -39,4 +44,14 @@ export const Tokens = {
   StopSignal: token<AbortSignal>('StopSignal'),
   /** The tally store of a `db` node. */
   TallyStore: token<TallyStore>('TallyStore'),
+  /** The failure detector's view of which members are up. */
+  Membership: token<Membership>('Membership'),
+  /** Leader election. */
+  Election: token<Election>('Election'),
+  /** Physical clock synchronisation. */
+  ClockSync: token<ClockSync>('ClockSync'),
+  /** Totally ordered multicast. */
+  OrderedMulticast: token<OrderedMulticast>('OrderedMulticast'),
+  /** The raffle on the global order of requests. */
+  Raffle: token<Raffle>('Raffle'),
 } as const;

@@ -1,4 +1,3 @@
 export * from './cluster';
 export * from './event-bus';
 export * from './node';
-export * from './plugin';

@@ -9,3 +9,8 @@ export * from './bench';
 export * from './transport-compliance';
 export * from './tally-store-compliance';
 export * from './crash-trial';
+export * from './election-compliance';
+export * from './clock-sync-compliance';
+export * from './multicast-history';
+export * from './ordered-multicast-compliance';
+export * from './raffle-compliance';

@@ -1,0 +1,1 @@
+export * from './every-nth-raffle';

@@ -1,0 +1,4 @@
+import { bully, heartbeat } from '@medals/core';
+import { electionProperties } from './election-properties';
+
+electionProperties('BullyElection', () => [heartbeat(), bully()]);

@@ -1,0 +1,58 @@
+import type {
+  Election,
+  Leadership,
+  LinkConditions,
+  NodeId,
+  Plugin,
+  Simulation,
+} from '@medals/core';
+import { Tokens } from '@medals/core';
+
+/** Links of 0 to 2 ms, drawn in steps of 1/8 ms so virtual times stay exact binary fractions. */
+export const FAST_LINKS: LinkConditions = {
+  latency: (random) => random.int(0, 16) / 8,
+};
+
+/** The election of node `id`. */
+export function electionOf(sim: Simulation, id: NodeId): Election {
+  return sim.node(id).resolve(Tokens.Election);
+}
+
+/** The leadership all live nodes hold, if they agree on one whose leader is live. */
+export function agreement(sim: Simulation): Leadership | undefined {
+  const views = sim.liveIds.map((id) => electionOf(sim, id));
+  const leader = views[0]?.leader;
+  const term = views[0]?.term;
+  if (leader === undefined || term === undefined || sim.isCrashed(leader)) return undefined;
+  return views.every((v) => v.leader === leader && v.term === term) ? { leader, term } : undefined;
+}
+
+/** Terms that more than one leader claimed in a run, from its `elected` events. */
+export function termsWithTwoLeaders(sim: Simulation): { term: number; leaders: NodeId[] }[] {
+  const byTerm = new Map<number, Set<NodeId>>();
+  for (const { data } of sim.history.events('elected')) {
+    const { leader, term } = data as { leader: NodeId; term: number };
+    byTerm.set(term, (byTerm.get(term) ?? new Set()).add(leader));
+  }
+  return [...byTerm]
+    .filter(([, leaders]) => leaders.size > 1)
+    .map(([term, leaders]) => ({ term, leaders: [...leaders] }));
+}
+
+/** Per node incarnation, `elected` terms that went backwards. */
+export function termsGoingBack(sim: Simulation): { node: NodeId; from: number; to: number }[] {
+  const last = new Map<NodeId, number>();
+  const back: { node: NodeId; from: number; to: number }[] = [];
+  for (const entry of sim.history.entries) {
+    if (entry.event === 'sim:restart') last.delete((entry.data as { node: NodeId }).node);
+    if (entry.event !== 'elected') continue;
+    const { term } = entry.data as { term: number };
+    const previous = last.get(entry.node) ?? 0;
+    if (term < previous) back.push({ node: entry.node, from: previous, to: term });
+    last.set(entry.node, term);
+  }
+  return back;
+}
+
+/** The plugins of a node, for the algorithm under test. */
+export type ElectionPlugins = (id: NodeId) => readonly Plugin[];

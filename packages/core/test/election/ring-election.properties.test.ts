@@ -1,0 +1,4 @@
+import { heartbeat, ring } from '@medals/core';
+import { electionProperties } from './election-properties';
+
+electionProperties('RingElection', () => [heartbeat(), ring()]);

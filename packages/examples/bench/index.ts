@@ -1,0 +1,151 @@
+import { randomBytes } from 'node:crypto';
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import type { BenchResult } from '@medals/core/testing';
+import { benchQuick, benchResult, writeBenchResults } from '@medals/core/testing';
+import { launchCluster, launchSingle } from '../src/cli/launch-cluster';
+import { measureThroughput, runClients } from '../src/eval/load-generator';
+import { median, summarize } from '../src/eval/stats';
+import { defaultServiceOptions } from '../src/service';
+import type { ServiceOptions } from '../src/service';
+
+/**
+ * The Olympic service end to end (DESIGN.md section 6): every server in its
+ * own process on 127.0.0.1, as `medals cluster` runs them, driven from this
+ * process over keep-alive HTTP. Each figure and its baseline run side by
+ * side and are measured in alternating rounds; the medians are reported.
+ * The store is the memory store, so the figures are the tiers' cost, not
+ * the disk's.
+ */
+const options: ServiceOptions = {
+  ...defaultServiceOptions,
+  store: 'memory',
+  token: randomBytes(24).toString('base64url'),
+};
+const quick = benchQuick();
+const rounds = quick ? 2 : 5;
+/** A latency round is short, so it gets more of them: noise on a shared machine is the enemy. */
+const latencyRounds = quick ? 4 : 12;
+const throughputMs = quick ? 1_500 : 4_000;
+const inFlight = 64;
+
+/** Starts the bare node:http baseline (bench/plain-server.ts) in its own process. */
+async function startPlainServer(): Promise<{ url: string; stop(): void }> {
+  const child = fork(join(__dirname, 'plain-server.js'), [], {
+    env: { ...process.env, MEDALS_CACOFONIX_TOKEN: options.token },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (message: { port: number }) => resolve(message.port));
+    child.once('exit', () => reject(new Error('the plain server exited before it listened')));
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
+}
+
+/** Mean ms per request of 10 clients × 100 requests, per round. */
+async function meanAt10(url: string, label: string): Promise<number> {
+  const samples = await runClients({
+    clients: 10,
+    requestsPerClient: 100,
+    serverFor: () => url,
+    token: options.token,
+    clientPrefix: label,
+  });
+  return summarize(samples.map((s) => s.latencyMs)).meanMs;
+}
+
+/** Loads each server for a while, unmeasured. */
+async function warm(servers: string[]): Promise<void> {
+  for (const server of servers) {
+    await measureThroughput({
+      servers: [server],
+      inFlight,
+      durationMs: quick ? 500 : 1_500,
+      token: options.token,
+      keyPrefix: `bench-warm-${randomBytes(4).toString('hex')}`,
+    });
+  }
+}
+
+async function main(): Promise<void> {
+  const results: BenchResult[] = [];
+  const plain = await startPlainServer();
+  const single = await launchSingle(options);
+  const oneFrontEnd = await launchCluster({ frontEnds: 1, options, dispatcher: false });
+  const singleUrl = single.node.url ?? '';
+  const frontEndUrl = oneFrontEnd.frontEnds[0].url ?? '';
+  try {
+    // Cold servers (JIT, first connections) would make the first round an outlier.
+    await warm([singleUrl, frontEndUrl]);
+    console.log('# olympic.latency: 10 clients × 100 requests, single-tier vs two-tier');
+    const singleMeans: number[] = [];
+    const twoTierMeans: number[] = [];
+    for (let round = 0; round < latencyRounds; round++) {
+      // Alternating which goes first keeps a trend in the machine's load from favouring one.
+      const measureSingle = (): Promise<number> => meanAt10(singleUrl, `bench-single-${round}`);
+      const measureTwoTier = (): Promise<number> => meanAt10(frontEndUrl, `bench-two-${round}`);
+      if (round % 2 === 0) {
+        singleMeans.push(await measureSingle());
+        twoTierMeans.push(await measureTwoTier());
+      } else {
+        twoTierMeans.push(await measureTwoTier());
+        singleMeans.push(await measureSingle());
+      }
+      console.log(
+        `round ${round + 1}: single ${singleMeans[round].toFixed(3)} ms, two-tier ${twoTierMeans[round].toFixed(3)} ms`,
+      );
+    }
+    results.push(
+      benchResult('olympic.latency.two-tier.c10', 'ms', median(twoTierMeans), true, {
+        name: 'olympic.latency.single-tier.c10',
+        value: median(singleMeans),
+      }),
+    );
+  } finally {
+    await oneFrontEnd.stop();
+  }
+
+  const twoFrontEnds = await launchCluster({ frontEnds: 2, options, dispatcher: false });
+  try {
+    console.log(`# olympic.throughput: ${inFlight} requests in flight`);
+    const rates = { plain: [] as number[], single: [] as number[], twoTier: [] as number[] };
+    const frontEnds = twoFrontEnds.frontEnds.map((fe) => fe.url ?? '');
+    await warm([plain.url, ...frontEnds]);
+    for (let round = 0; round < rounds; round++) {
+      const measure = (servers: string[], label: string): Promise<number> =>
+        measureThroughput({
+          servers,
+          inFlight,
+          durationMs: throughputMs,
+          token: options.token,
+          keyPrefix: `bench-${label}-${round}`,
+        });
+      rates.plain.push(await measure([plain.url], 'plain'));
+      rates.single.push(await measure([singleUrl], 'single'));
+      rates.twoTier.push(await measure(frontEnds, 'two'));
+      console.log(
+        `round ${round + 1}: plain ${rates.plain[round].toFixed(0)}/s, single-tier ${rates.single[round].toFixed(0)}/s, two-tier ${rates.twoTier[round].toFixed(0)}/s`,
+      );
+    }
+    results.push(
+      benchResult('olympic.throughput.single-tier', 'req/s', median(rates.single), false, {
+        name: 'node-http.map.same-routes',
+        value: median(rates.plain),
+      }),
+      benchResult('olympic.throughput.two-tier', 'req/s', median(rates.twoTier), false, {
+        name: 'olympic.throughput.single-tier',
+        value: median(rates.single),
+      }),
+    );
+  } finally {
+    await twoFrontEnds.stop();
+    await single.stop();
+    plain.stop();
+  }
+  writeBenchResults('examples', results);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { DispatcherClient, OlympicClient, OlympicHttpError } from '../service';
+import { defaultClusterFile, readClusterFile } from './cluster-file';
+import { integerFlag } from './service-flags';
+
+/** Flags shared by the two clients, in `parseArgs` shape. */
+export const clientFlags = {
+  cluster: { type: 'string', default: defaultClusterFile },
+  dispatcher: { type: 'string' },
+  'client-id': { type: 'string' },
+  interval: { type: 'string', default: '1000' },
+  count: { type: 'string', default: '0' },
+} as const;
+
+/** Usage lines of {@link clientFlags}. */
+export const clientFlagsUsage = `  --cluster <path>         the cluster file of \`medals cluster\` (${defaultClusterFile})
+  --dispatcher <url>       the dispatcher, instead of the cluster file's
+  --client-id <id>         sent as X-Client-Id (a random one)
+  --interval <ms>          time between rounds (1000)
+  --count <n>              rounds to run; 0 runs until Ctrl+C (0)
+`;
+
+/** Values of {@link clientFlags} as parsed. */
+export interface ClientFlagValues {
+  cluster?: string;
+  dispatcher?: string;
+  'client-id'?: string;
+  interval?: string;
+  count?: string;
+}
+
+/** What the client flags ask for. */
+export interface ClientSettings {
+  dispatcherUrl: string;
+  /** The token from the cluster file, when one was read. */
+  token: string | undefined;
+  clientId: string;
+  intervalMs: number;
+  /** 0 runs until stopped. */
+  count: number;
+}
+
+/** `MEDALS_CACOFONIX_TOKEN`, when set and not empty. */
+function envToken(): string | undefined {
+  const token = process.env.MEDALS_CACOFONIX_TOKEN;
+  return token === undefined || token === '' ? undefined : token;
+}
+
+/** Reads the client flags, and the cluster file unless `--dispatcher` names the dispatcher. */
+export function clientSettings(values: ClientFlagValues, kind: string): ClientSettings {
+  const intervalMs = integerFlag('interval', values.interval, 0, 3_600_000);
+  const count = integerFlag('count', values.count, 0, 1_000_000_000);
+  const clientId = values['client-id'] ?? `${kind}-${randomBytes(3).toString('hex')}`;
+  if (values.dispatcher !== undefined) {
+    return {
+      dispatcherUrl: values.dispatcher,
+      token: envToken(),
+      clientId,
+      intervalMs,
+      count,
+    };
+  }
+  const cluster = readClusterFile(values.cluster ?? defaultClusterFile);
+  return {
+    dispatcherUrl: cluster.dispatcher,
+    token: envToken() ?? cluster.cacofonixToken,
+    clientId,
+    intervalMs,
+    count,
+  };
+}
+
+/**
+ * A client's session with the dispatcher: the front-end it was given, and a
+ * new one when that one stops answering (the dispatcher has stopped assigning
+ * a dead front-end by then, or soon will). Releases its front-end on close.
+ */
+export class AssignedServer {
+  readonly #dispatcher: DispatcherClient;
+  readonly #clientId: string;
+  readonly #token: string | undefined;
+  #server: string | undefined;
+  #connecting: Promise<OlympicClient> | undefined;
+
+  constructor(dispatcherUrl: string, clientId: string, token?: string) {
+    this.#dispatcher = new DispatcherClient({ baseUrl: dispatcherUrl, timeoutMs: 2_000 });
+    this.#clientId = clientId;
+    this.#token = token;
+  }
+
+  /** The front-end in use, if one was assigned. */
+  get server(): string | undefined {
+    return this.#server;
+  }
+
+  /**
+   * Runs `call` on the assigned front-end, asking for another and retrying
+   * (up to `attempts` times) when the front-end cannot be reached or answers
+   * 503. Other HTTP errors are the caller's.
+   */
+  async call<T>(call: (client: OlympicClient) => Promise<T>, attempts = 5): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.#connect();
+      try {
+        return await call(client);
+      } catch (err) {
+        const serverSide = !(err instanceof OlympicHttpError) || err.status === 503;
+        if (!serverSide || attempt >= attempts) throw err;
+        this.#drop();
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
+  }
+
+  /** Lets the front-end go at the dispatcher. */
+  async close(): Promise<void> {
+    const server = this.#server;
+    this.#drop();
+    if (server !== undefined) await this.#dispatcher.releaseServer(server).catch(() => undefined);
+    this.#dispatcher.close();
+  }
+
+  #connect(): Promise<OlympicClient> {
+    // Concurrent calls share one assignment instead of each asking the dispatcher.
+    this.#connecting ??= this.#dispatcher.getServer().then(
+      (server) => {
+        this.#server = server;
+        return new OlympicClient({
+          baseUrl: server,
+          clientId: this.#clientId,
+          timeoutMs: 2_000,
+          ...(this.#token === undefined ? {} : { token: this.#token }),
+        });
+      },
+      (err: unknown) => {
+        this.#connecting = undefined;
+        throw err;
+      },
+    );
+    return this.#connecting;
+  }
+
+  #drop(): void {
+    void this.#connecting?.then(
+      (client) => client.close(),
+      () => undefined,
+    );
+    this.#connecting = undefined;
+    this.#server = undefined;
+  }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+}
+
+/** An AbortSignal that aborts on the first SIGINT or SIGTERM. */
+export function stopSignal(): AbortSignal {
+  const controller = new AbortController();
+  const abort = (): void => controller.abort();
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+  return controller.signal;
+}

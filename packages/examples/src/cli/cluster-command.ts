@@ -1,0 +1,178 @@
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { removeClusterFile, writeClusterFile, defaultClusterFile } from './cluster-file';
+import type { ClusterFile } from './cluster-file';
+import { EventLog, parseLogLevel } from './event-log';
+import { PortInUseError, clusterStopStages, launchCluster } from './launch-cluster';
+import type { LaunchedCluster } from './launch-cluster';
+import { NodeProcessGroup } from './node-process-group';
+import {
+  integerFlag,
+  serviceFlags,
+  serviceFlagsUsage,
+  serviceOptionsFromFlags,
+} from './service-flags';
+import { UsageError } from './usage-error';
+
+export const clusterUsage = `usage: medals cluster [options]
+
+Starts the two-tier service on 127.0.0.1, one process per node: the db, the
+front-ends and the dispatcher. Writes the cluster file once every node is
+ready, logs the key events, and stops everything cleanly on Ctrl+C.
+
+options:
+  --front-ends <n>                how many front-ends (2)
+  --port <port>                   the dispatcher's port; 0 for any free one (8000)
+  --log-level error|warn|info|debug   (info)
+  --duration <s>                  stop by itself after this many seconds
+  --cluster-file <path>           where to write the cluster file (${defaultClusterFile})
+${serviceFlagsUsage}`;
+
+/** `medals cluster`: runs a whole cluster until Ctrl+C, SIGTERM or `--duration`. */
+export async function runCluster(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      'front-ends': { type: 'string', default: '2' },
+      port: { type: 'string', default: '8000' },
+      'log-level': { type: 'string', default: 'info' },
+      duration: { type: 'string' },
+      'cluster-file': { type: 'string', default: defaultClusterFile },
+      ...serviceFlags,
+    },
+  });
+  const frontEnds = integerFlag('front-ends', values['front-ends'], 1, 64);
+  const port = integerFlag('port', values.port, 0, 65_535);
+  const logLevel = parseLogLevel(values['log-level']);
+  if (logLevel === undefined)
+    throw new UsageError('--log-level must be error, warn, info or debug');
+  const durationS = values.duration === undefined ? undefined : Number(values.duration);
+  if (durationS !== undefined && !(durationS > 0)) {
+    throw new UsageError('--duration must be a positive number of seconds');
+  }
+  const clusterFile = values['cluster-file'];
+  const options = serviceOptionsFromFlags(values);
+  if (options.token === '') options.token = randomBytes(24).toString('base64url');
+
+  const log = new EventLog(logLevel);
+  const group = new NodeProcessGroup({ logLevel });
+  group.on('event', (node, event, data) => log.event(node, event, data));
+  group.on('output', (node, stream, line) =>
+    log.line(stream === 'stderr' ? 'warn' : 'debug', node, line),
+  );
+  let stopping = false;
+  let requestStop: (reason: string) => void = () => undefined;
+  const everyNodeExited = 'every node exited';
+  group.on('exit', (node, exit) => {
+    if (exit.expected || stopping) return;
+    log.line('error', node, `exited unexpectedly (${exit.signal ?? `code ${exit.code}`})`);
+    if (group.nodes.length === 0) requestStop(everyNodeExited);
+  });
+
+  const stopRequested = new Promise<string>((resolve) => {
+    requestStop = resolve;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        log.line('warn', 'launcher', `${signal} again: still stopping the nodes`);
+        return;
+      }
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  const stopAll = async (reason: string): Promise<void> => {
+    stopping = true;
+    log.line('info', 'launcher', `stopping every node (${reason})`);
+    await group.stopAll(clusterStopStages(frontEnds));
+  };
+
+  log.line(
+    'info',
+    'launcher',
+    `starting db, ${frontEnds} front-end(s) and the dispatcher: ${options.transport}, ${options.election}, ` +
+      `clock sync ${options.clockSync}, ${options.multicast}, raffle every ${options.raffleEvery}, ${options.store} store`,
+  );
+  let interrupted: string | undefined;
+  let cluster: LaunchedCluster | undefined;
+  void stopRequested.then((reason) => {
+    if (cluster !== undefined) return;
+    interrupted = reason;
+    void stopAll(`${reason} while starting`);
+  });
+  try {
+    cluster = await launchCluster({ frontEnds, port, options }, group);
+  } catch (err) {
+    if (interrupted === undefined) await stopAll('start failed');
+    else await group.stopAll(clusterStopStages(frontEnds));
+    if (interrupted !== undefined) {
+      log.line('info', 'launcher', 'every node stopped');
+      return 0;
+    }
+    if (err instanceof PortInUseError) {
+      process.stderr.write(`medals cluster: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+
+  const content: ClusterFile = {
+    dispatcher: cluster.dispatcher?.url ?? '',
+    dispatcherPid: cluster.dispatcher?.pid ?? 0,
+    frontEnds: cluster.frontEnds.map((fe) => ({ id: fe.id, url: fe.url ?? '', pid: fe.pid })),
+    db: { id: cluster.db.id, address: cluster.db.address ?? '', pid: cluster.db.pid },
+    launcherPid: process.pid,
+    cacofonixToken: options.token,
+  };
+  writeClusterFile(clusterFile, content);
+  process.stdout.write(clusterTable(content, clusterFile));
+  // The duration counts from ready, so a slow start still gets its run.
+  if (durationS !== undefined) {
+    setTimeout(() => requestStop(`${durationS} s elapsed`), durationS * 1000);
+  }
+
+  const reason = await stopRequested;
+  await stopAll(reason);
+  removeClusterFile(clusterFile);
+  log.line('info', 'launcher', 'every node stopped');
+  return reason === everyNodeExited ? 1 : 0;
+}
+
+/** The table of nodes and the curl examples printed once the cluster is up. */
+export function clusterTable(cluster: ClusterFile, clusterFile: string): string {
+  const rows: string[][] = [
+    ['role', 'id', 'pid', 'address'],
+    ['dispatcher', 'dispatcher', String(cluster.dispatcherPid), cluster.dispatcher],
+    ...cluster.frontEnds.map((fe) => ['frontend', fe.id, String(fe.pid), fe.url]),
+    ['db', cluster.db.id, String(cluster.db.pid), cluster.db.address],
+  ];
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  const table = rows.map(
+    (row) =>
+      '  ' +
+      row
+        .map((cell, i) => cell.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+  );
+  const fe = cluster.frontEnds[0]?.url ?? cluster.dispatcher;
+  return [
+    '',
+    ...table,
+    '',
+    `cluster file: ${clusterFile} (holds Cacofonix's token)`,
+    'try:',
+    `  curl ${cluster.dispatcher}/getServer`,
+    `  curl ${fe}/getMedalTally/Gaul`,
+    `  curl ${fe}/getScore/Stone%20Curling`,
+    `  TOKEN=$(node -p "require('${resolve(clusterFile)}').cacofonixToken")`,
+    `  curl -X PUT ${fe}/incrementMedalTally/Gaul/gold/$TOKEN`,
+    `  curl -X PUT -H "Authorization: Bearer $TOKEN" ${fe}/setScore/Stone%20Curling/3/2`,
+    `  curl ${fe}/raffle ; curl ${fe}/status`,
+    'or run the clients: medals tablet, medals cacofonix. Ctrl+C stops every node.',
+    '',
+    '',
+  ].join('\n');
+}

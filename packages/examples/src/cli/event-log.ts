@@ -1,0 +1,145 @@
+/** How much the CLI prints: each level includes those before it. */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/** The levels, most severe first. */
+export const logLevels: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
+
+/** Whether an event of `level` is shown at the threshold `threshold`. */
+export function shown(level: LogLevel, threshold: LogLevel): boolean {
+  return logLevels.indexOf(level) <= logLevels.indexOf(threshold);
+}
+
+/** Parses `--log-level`; undefined when it names no level. */
+export function parseLogLevel(text: unknown): LogLevel | undefined {
+  return logLevels.find((level) => level === text);
+}
+
+/** An event rendered for a person: its level and one line of text. */
+export interface EventLine {
+  level: LogLevel;
+  text: string;
+}
+
+type Fields = Record<string, unknown>;
+
+function field(data: Fields, name: string): string {
+  const value = data[name];
+  if (value === undefined || value === null) return '?';
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+function signed(value: unknown): string {
+  return typeof value === 'number' ? `${value >= 0 ? '+' : ''}${value.toFixed(1)}` : '?';
+}
+
+function list(value: unknown): string {
+  return Array.isArray(value) ? value.join(', ') : '';
+}
+
+/**
+ * Events are forwarded per request at this volume, so they are only ever
+ * shown at `debug`, and a launched node does not forward them otherwise.
+ */
+const perRequestEvents = new Set(['delivered', 'http:request', 'dispatcher:assigned']);
+
+const formatters: Readonly<Record<string, (data: Fields) => EventLine>> = {
+  elected: (d) => ({
+    level: 'info',
+    text: `leader is ${field(d, 'leader')} (term ${field(d, 'term')})`,
+  }),
+  electionStarted: (d) => ({
+    level: 'debug',
+    text: `started an election for term ${field(d, 'term')}`,
+  }),
+  clockAdjusted: (d) => ({
+    level: 'info',
+    text: `clock adjusted by ${signed(d.deltaMs)} ms (${field(d, 'mode')}, round ${field(d, 'round')} of ${field(d, 'server')})`,
+  }),
+  clockSyncRound: (d) => {
+    const unreachable = list(d.unreachable);
+    const outliers = list(d.outliers);
+    return {
+      level: 'info',
+      text:
+        `led clock sync round ${field(d, 'round')} with ${field(d, 'participants')} clocks` +
+        (unreachable ? `; unreachable: ${unreachable}` : '') +
+        (outliers ? `; outliers left out: ${outliers}` : ''),
+    };
+  },
+  raffleEntry: (d) => ({
+    level: 'info',
+    text: `raffle entry #${field(d, 'entry')}: request ${field(d, 'requestSeq')} by ${field(d, 'client')} at ${field(d, 'server')}`,
+  }),
+  raffleWinner: (d) => {
+    const winner = (typeof d.winner === 'object' && d.winner !== null ? d.winner : {}) as Fields;
+    return {
+      level: 'info',
+      text: `raffle draw #${field(d, 'draw')}: entry #${field(winner, 'entry')} wins (${field(winner, 'client')} at ${field(winner, 'server')}, ${field(d, 'candidates')} candidates)`,
+    };
+  },
+  peerSuspected: (d) => ({ level: 'warn', text: `suspects ${field(d, 'peer')} is down` }),
+  peerRecovered: (d) => ({ level: 'info', text: `hears from ${field(d, 'peer')} again` }),
+  viewChanged: (d) => ({
+    level: 'info',
+    text:
+      `multicast group is now ${list(d.group)}` +
+      (list(d.removed) ? ` (without ${list(d.removed)})` : ''),
+  }),
+  'node:error': (d) => ({
+    level: 'error',
+    text: `${field(d, 'component')}: ${field(d, 'code')} ${field(d, 'message')}`,
+  }),
+  'node:started': () => ({ level: 'debug', text: 'node started' }),
+  'node:stopped': () => ({ level: 'debug', text: 'node stopped' }),
+  'http:listening': (d) => ({ level: 'debug', text: `serves REST at ${field(d, 'url')}` }),
+  'dispatcher:serverDown': (d) => ({
+    level: 'warn',
+    text: `stopped assigning ${field(d, 'server')}: ${field(d, 'reason')}`,
+  }),
+  'dispatcher:serverUp': (d) => ({ level: 'info', text: `assigns ${field(d, 'server')} again` }),
+};
+
+/**
+ * Renders a node's event as one line, e.g. `leader is db (term 1)` or
+ * `clock adjusted by -3000.0 ms (step, round 1 of fe1)`. Unknown events are
+ * shown as JSON at `debug`.
+ */
+export function formatEvent(event: string, data: unknown): EventLine {
+  const fields = (typeof data === 'object' && data !== null ? data : {}) as Fields;
+  const formatter = formatters[event];
+  if (formatter !== undefined) return formatter(fields);
+  return { level: 'debug', text: `${event} ${JSON.stringify(data)}` };
+}
+
+/**
+ * Whether a node started with `threshold` passes `event` on to its launcher:
+ * everything of level info or above (the experiments read elections, clock
+ * adjustments and raffle results whatever is printed), and the rest only at
+ * `debug`.
+ */
+export function forwarded(event: string, data: unknown, threshold: LogLevel): boolean {
+  if (perRequestEvents.has(event)) return threshold === 'debug';
+  return threshold === 'debug' || formatEvent(event, data).level !== 'debug';
+}
+
+/** Prints node events as `HH:MM:SS.mmm node  text` lines at or above a level. */
+export class EventLog {
+  constructor(
+    private readonly threshold: LogLevel,
+    private readonly out: NodeJS.WritableStream = process.stdout,
+  ) {}
+
+  /** Prints `event` of `node` if its level is shown. */
+  event(node: string, event: string, data: unknown): void {
+    const line = formatEvent(event, data);
+    if (shown(line.level, this.threshold)) this.line(line.level, node, line.text);
+  }
+
+  /** Prints a line of the launcher's own (`node` is who it is about). */
+  line(level: LogLevel, node: string, text: string): void {
+    if (!shown(level, this.threshold)) return;
+    const time = new Date().toISOString().slice(11, 23);
+    const mark = level === 'error' ? 'ERROR ' : level === 'warn' ? 'WARN ' : '';
+    this.out.write(`${time} ${node.padEnd(10)} ${mark}${text}\n`);
+  }
+}

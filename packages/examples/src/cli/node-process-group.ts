@@ -1,0 +1,248 @@
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { NodeSpec, Role, ServiceOptions } from '../service';
+import { formatAddressList } from './address-list';
+import type { LogLevel } from './event-log';
+import { nodeMessageSchema } from './ipc-messages';
+import type { NodeMessage } from './ipc-messages';
+import { serviceEnv, serviceFlagArgs } from './service-flags';
+
+/**
+ * The compiled CLI of this package, which the launcher forks once per node
+ * (`medals node`); found from the package's root, so the launcher finds it
+ * whether it runs from `dist`, from the benchmarks' build or from sources.
+ */
+export const defaultCliPath = join(
+  dirname(require.resolve('@medals/examples/package.json')),
+  'dist',
+  'cli.js',
+);
+
+/** A node process that reported ready. */
+export interface LaunchedNode {
+  readonly id: string;
+  readonly role: Role;
+  readonly pid: number;
+  /** REST base URL (frontend, dispatcher, single). */
+  readonly url: string | undefined;
+  /** Node-to-node address (db, frontend). */
+  readonly address: string | undefined;
+}
+
+/** How a node process ended. */
+export interface NodeExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Whether the group stopped it (otherwise it died or was killed from outside). */
+  readonly expected: boolean;
+}
+
+/** Options of {@link NodeProcessGroup}. */
+export interface NodeProcessGroupOptions {
+  /** The compiled `cli.js` to fork. Default: this package's `dist/cli.js`. */
+  cliPath?: string;
+  /** Passed to each node as `--log-level`: it forwards events at this level and above (and always info and above). Default `'info'`. */
+  logLevel?: LogLevel;
+  /** How long a node may take to report ready, in ms. Default 30,000. */
+  readyTimeoutMs?: number;
+  /** How long a node may take to stop after SIGTERM before it gets SIGKILL, in ms. Default 5,000. */
+  stopGraceMs?: number;
+  /** Working directory of the nodes. Default: this process's. */
+  cwd?: string;
+}
+
+/** What a {@link NodeProcessGroup} reports. */
+export interface NodeProcessGroupEvents {
+  /** An event a node forwarded (see `forwarded` in event-log.ts). */
+  event: [node: string, event: string, data: unknown];
+  /** A line a node wrote to its stdout or stderr. */
+  output: [node: string, stream: 'stdout' | 'stderr', line: string];
+  /** A node process ended. */
+  exit: [node: string, exit: NodeExit];
+}
+
+interface Child {
+  readonly process: ChildProcess;
+  readonly exited: Promise<NodeExit>;
+  ready: LaunchedNode | undefined;
+  stopping: boolean;
+  exit: NodeExit | undefined;
+}
+
+/**
+ * The node processes of one launch: forks `medals node` per spec, waits for
+ * each to report ready over IPC, relays their events and output, and stops
+ * them (SIGTERM, then SIGKILL after a grace period). Each node runs in its
+ * own process group, so a Ctrl+C in the terminal reaches only the launcher,
+ * which stops the nodes in order; and each node stops itself when its IPC
+ * channel closes, so a launcher that dies, even by SIGKILL, leaves no orphan.
+ */
+export class NodeProcessGroup extends EventEmitter<NodeProcessGroupEvents> {
+  readonly #children = new Map<string, Child>();
+  readonly #cliPath: string;
+  readonly #logLevel: LogLevel;
+  readonly #readyTimeoutMs: number;
+  readonly #stopGraceMs: number;
+  readonly #cwd: string | undefined;
+
+  constructor(options: NodeProcessGroupOptions = {}) {
+    super();
+    this.#cliPath = options.cliPath ?? defaultCliPath;
+    this.#logLevel = options.logLevel ?? 'info';
+    this.#readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+    this.#stopGraceMs = options.stopGraceMs ?? 5_000;
+    this.#cwd = options.cwd;
+  }
+
+  /** The nodes that reported ready and have not exited, in start order. */
+  get nodes(): LaunchedNode[] {
+    return [...this.#children.values()]
+      .filter((child) => child.ready !== undefined && child.exit === undefined)
+      .map((child) => child.ready as LaunchedNode);
+  }
+
+  /**
+   * Forks `medals node` for `spec` with `options` and resolves once it serves.
+   * Rejects with the node's own explanation if it exits or reports failure
+   * first, or if it is not ready in time (it is then killed).
+   */
+  spawn(spec: NodeSpec, options: ServiceOptions): Promise<LaunchedNode> {
+    if (this.#children.has(spec.id)) throw new RangeError(`a node ${spec.id} was already launched`);
+    const child = fork(this.#cliPath, ['node', ...nodeArgs(spec, options, this.#logLevel)], {
+      cwd: this.#cwd,
+      env: { ...process.env, ...serviceEnv(options) },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      detached: true,
+    });
+    const exited = new Promise<NodeExit>((resolve) => {
+      child.once('exit', (code, signal) => {
+        const exit = { code, signal, expected: state.stopping };
+        state.exit = exit;
+        resolve(exit);
+        this.emit('exit', spec.id, exit);
+      });
+    });
+    const state: Child = {
+      process: child,
+      exited,
+      ready: undefined,
+      stopping: false,
+      exit: undefined,
+    };
+    this.#children.set(spec.id, state);
+    const lastErrors: string[] = [];
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const source = child[stream];
+      if (source === null) continue;
+      createInterface({ input: source, crlfDelay: Infinity }).on('line', (line) => {
+        if (stream === 'stderr') {
+          lastErrors.push(line);
+          if (lastErrors.length > 20) lastErrors.shift();
+        }
+        this.emit('output', spec.id, stream, line);
+      });
+    }
+
+    return new Promise<LaunchedNode>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        fail(`${spec.id} did not report ready within ${this.#readyTimeoutMs} ms`);
+        child.kill('SIGKILL');
+      }, this.#readyTimeoutMs);
+      const fail = (message: string): void => {
+        clearTimeout(timer);
+        const detail = lastErrors.length > 0 ? `\n${lastErrors.join('\n')}` : '';
+        reject(new Error(message + detail));
+      };
+      // The fork itself failed (the CLI missing, too many processes): no 'exit' may follow.
+      child.once('error', (err) => fail(`${spec.id} could not be started: ${err.message}`));
+      child.on('message', (raw: unknown) => {
+        const parsed = nodeMessageSchema.safeParse(raw);
+        if (!parsed.success) {
+          this.emit(
+            'output',
+            spec.id,
+            'stderr',
+            `sent a malformed IPC message: ${parsed.error.message}`,
+          );
+          return;
+        }
+        const message: NodeMessage = parsed.data;
+        if (message.type === 'event') {
+          this.emit('event', spec.id, message.event, message.data);
+        } else if (message.type === 'failed') {
+          fail(message.message);
+        } else if (state.ready === undefined) {
+          clearTimeout(timer);
+          state.ready = {
+            id: spec.id,
+            role: message.role,
+            pid: message.pid,
+            url: message.url,
+            address: message.address,
+          };
+          resolve(state.ready);
+        }
+      });
+      void exited.then((exit) => {
+        if (state.ready === undefined) {
+          fail(`${spec.id} exited before it was ready (${exit.signal ?? `code ${exit.code}`})`);
+        }
+      });
+    });
+  }
+
+  /** Sends `signal` to the node `id` (SIGKILL by default) and waits until it has exited. */
+  async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<NodeExit> {
+    const child = this.#get(id);
+    if (child.exit !== undefined) return child.exit;
+    child.process.kill(signal);
+    return child.exited;
+  }
+
+  /** Stops the node `id`: SIGTERM, then SIGKILL if it has not exited after the grace period. */
+  async stop(id: string): Promise<NodeExit> {
+    const child = this.#get(id);
+    if (child.exit !== undefined) return child.exit;
+    child.stopping = true;
+    child.process.kill('SIGTERM');
+    const timer = setTimeout(() => child.process.kill('SIGKILL'), this.#stopGraceMs);
+    try {
+      return await child.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Stops every node, stage by stage: the ids of each stage stop together,
+   * and any node in no stage stops with the last. Resolves once all exited.
+   */
+  async stopAll(stages: readonly (readonly string[])[] = []): Promise<void> {
+    const staged = new Set(stages.flat());
+    const rest = [...this.#children.keys()].filter((id) => !staged.has(id));
+    for (const stage of [...stages, rest]) {
+      await Promise.all(stage.filter((id) => this.#children.has(id)).map((id) => this.stop(id)));
+    }
+  }
+
+  #get(id: string): Child {
+    const child = this.#children.get(id);
+    if (child === undefined) throw new RangeError(`no node ${id} was launched`);
+    return child;
+  }
+}
+
+/** The `medals node` arguments of `spec`. */
+export function nodeArgs(spec: NodeSpec, options: ServiceOptions, logLevel: LogLevel): string[] {
+  const args = ['--role', spec.role, '--id', spec.id, '--log-level', logLevel];
+  if (spec.listen !== undefined) args.push('--listen', spec.listen);
+  if (spec.http !== undefined) args.push('--http', spec.http);
+  if (spec.peers !== undefined) args.push('--peers', formatAddressList(spec.peers));
+  if (spec.db !== undefined) args.push('--db', spec.db);
+  if (spec.frontEnds !== undefined) args.push('--front-ends', formatAddressList(spec.frontEnds));
+  if (options.clockOffsetMs !== undefined) args.push(`--clock-offset=${options.clockOffsetMs}`);
+  return [...args, ...serviceFlagArgs(options)];
+}

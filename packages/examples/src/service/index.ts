@@ -1,0 +1,180 @@
+/**
+ * The Olympic medal service of the report (DESIGN.md section 5) as a library:
+ * each role of the two-tier system (`db`, `frontend`, `dispatcher`) and the
+ * single-tier baseline (`single`) starts in-process with {@link startRole},
+ * so the CLI runs one per process and tests run them side by side.
+ *
+ * @example
+ * ```ts
+ * import { defaultServiceOptions, startRole, OlympicClient } from '@medals/examples';
+ *
+ * const options = { ...defaultServiceOptions, store: 'memory' as const, token: 'a secret of Cacofonix' };
+ * // The db and the front-ends know each other's node-to-node addresses from the start.
+ * const db = await startRole(
+ *   { role: 'db', id: 'db', listen: '127.0.0.1:7000', peers: { fe1: 'tcp://127.0.0.1:7001' } },
+ *   options,
+ * );
+ * const fe = await startRole(
+ *   { role: 'frontend', id: 'fe1', listen: '127.0.0.1:7001', http: '127.0.0.1:8001', peers: { db: 'tcp://127.0.0.1:7000' } },
+ *   options,
+ * );
+ * const cacofonix = new OlympicClient({ baseUrl: fe.url!, clientId: 'cacofonix', token: options.token });
+ * await cacofonix.incrementMedalTally('Gaul', 'gold');
+ * console.log(await cacofonix.getMedalTally('Gaul')); // { team: 'Gaul', gold: 1, silver: 0, bronze: 0 }
+ * cacofonix.close();
+ * await fe.stop();
+ * await db.stop();
+ * ```
+ */
+
+/** What a process of the service does. */
+export type Role =
+  /** The back-end tier: serves the tally store to the front-ends over the node-to-node transport. */
+  | 'db'
+  /** The REST API; forwards reads and writes to `db`; takes part in the election, clock sync and multicast. */
+  | 'frontend'
+  /** Assigns each new client to the least-loaded live front-end (HTTP only). */
+  | 'dispatcher'
+  /** The single-tier baseline: the REST API with the store in the same process. */
+  | 'single';
+
+/**
+ * Options shared by every role of one service, so that each experiment is
+ * one set of flags. Every field is read by the roles that need it and
+ * ignored by the others.
+ */
+export interface ServiceOptions {
+  /** Node-to-node transport of `db` and `frontend`. Default `'tcp'`. */
+  transport: 'tcp' | 'http';
+  /**
+   * How long a silent node may go before the others suspect it, in ms
+   * (heartbeats go out every fifth of it). Real processes on a busy machine
+   * can stall for a few hundred ms, so this is longer than the simulator's.
+   * Default 1,000.
+   */
+  failureTimeoutMs?: number;
+  /** Leader election among `db` and the front-ends. Default `'bully'`. */
+  election: 'bully' | 'ring';
+  /** Clock synchronisation run by the leader; `'off'` runs none. Default `'berkeley'`. */
+  clockSync: 'berkeley' | 'cristian' | 'off';
+  /** Time between clock sync rounds, in ms. Default: the algorithm's own (10,000). */
+  clockSyncIntervalMs?: number;
+  /** Totally ordered multicast among the front-ends, feeding the raffle. Default `'lamport'`. */
+  multicast: 'lamport' | 'sequencer';
+  /** Every how many requests (in the global order) one enters the raffle. Default 100. */
+  raffleEvery: number;
+  /** How often a winner is drawn among the entries not drawn yet, in ms; 0 draws none. Default 10,000. */
+  raffleDrawIntervalMs?: number;
+  /** The tally store of `db` (and of `single`). Default `'file'`. */
+  store: 'memory' | 'file' | 'postgres';
+  /**
+   * Whether front-ends cache reads of single tallies and scores, kept
+   * coherent by the db's invalidations (a read never returns a value older
+   * than an acknowledged write). Default `true`.
+   */
+  readCache?: boolean;
+  /**
+   * How long a front-end waits at start for the db to answer, in ms, asking
+   * again with a growing backoff, so the roles may start in any order; it
+   * then fails with `ERR_STORE_UNAVAILABLE`. Default 10,000.
+   */
+  startTimeoutMs?: number;
+  /** Directory of the file store. Default `'.medals/data'`. */
+  dataDir: string;
+  /** Connection string of the PostgreSQL store. Default: `process.env.MEDALS_PG_URL`, else `postgres://postgres@127.0.0.1:5432/test`. */
+  pgUrl?: string;
+  /** Schema of the PostgreSQL store's tables (created if missing), so several services can share a database. Default `'public'`. */
+  pgSchema?: string;
+  /**
+   * Cluster secret of the node-to-node transport: with it, peers
+   * authenticate each other (HMAC) and nodes may listen beyond loopback.
+   * Default: `process.env.MEDALS_SECRET`, else none (loopback only).
+   */
+  secret?: string;
+  /**
+   * Cacofonix's token, which authorises writes (in the path, or as
+   * `Authorization: Bearer …`). Default: `process.env.MEDALS_CACOFONIX_TOKEN`,
+   * else empty, which {@link startRole} refuses for roles that serve writes:
+   * the launcher generates one and writes it where the operator can read it.
+   */
+  token: string;
+  /** Initial offset of this node's clock in ms, positive ahead (for the clock experiment). Default 0. */
+  clockOffsetMs?: number;
+}
+
+/**
+ * Defaults of {@link ServiceOptions}: TCP, bully, Berkeley, Lamport, a raffle
+ * every 100 requests and the file store under `.medals/data`. How many
+ * front-ends to start is the launcher's business.
+ */
+export const defaultServiceOptions: ServiceOptions = Object.freeze({
+  transport: 'tcp',
+  election: 'bully',
+  clockSync: 'berkeley',
+  multicast: 'lamport',
+  raffleEvery: 100,
+  store: 'file',
+  dataDir: '.medals/data',
+  pgUrl: process.env.MEDALS_PG_URL,
+  secret: process.env.MEDALS_SECRET,
+  token: process.env.MEDALS_CACOFONIX_TOKEN ?? '',
+}) as ServiceOptions;
+
+/** One process of the service: its role, its name and where it listens. */
+export interface NodeSpec {
+  /** What the process does. */
+  role: Role;
+  /** Its id, unique in the service, e.g. `'db'`, `'fe1'`, `'dispatcher'`. */
+  id: string;
+  /** Node-to-node listen address `host:port` (`db`, `frontend`); port 0 picks a free one. Default `'127.0.0.1:0'`. */
+  listen?: string;
+  /** REST listen address `host:port` (`frontend`, `dispatcher`, `single`); port 0 picks a free one. Default `'127.0.0.1:0'`. */
+  http?: string;
+  /**
+   * Node-to-node addresses of the OTHER `db` and `frontend` nodes, by id:
+   * `'tcp://127.0.0.1:7001'` or `'http://127.0.0.1:7001'` as the transport
+   * has it. Together with this node they elect the leader; the front-ends
+   * among them form the multicast group. Required for `frontend` (it must
+   * name the db); default none.
+   */
+  peers?: Record<string, string>;
+  /** Which of `peers` (or this node) is the `db` node. Default `'db'`. */
+  db?: string;
+  /** Dispatcher only: each front-end's REST base URL, by id. Required for `dispatcher`. */
+  frontEnds?: Record<string, string>;
+}
+
+/** A role started by {@link startRole}. */
+export interface RunningRole {
+  /** Its id, as in the spec. */
+  readonly id: string;
+  /** Its role, as in the spec. */
+  readonly role: Role;
+  /** REST base URL once listening, e.g. `http://127.0.0.1:8001` (`frontend`, `dispatcher`, `single`). */
+  readonly url: string | undefined;
+  /** Node-to-node address, e.g. `tcp://127.0.0.1:7001` (`db`, `frontend`). */
+  readonly address: string | undefined;
+  /**
+   * Subscribes to everything the role reports: its node's bus events
+   * (`elected`, `clockAdjusted`, `raffleEntry`, `raffleWinner`,
+   * `peerSuspected`, `node:error`, …) and the role's own ({@link RoleEvents}).
+   * Returns a function that unsubscribes.
+   */
+  onEvent(listener: (event: string, data: unknown) => void): () => void;
+  /** What `GET /status` answers (the dispatcher answers its `/servers`). */
+  status(): Promise<Record<string, unknown>>;
+  /** Stops serving, then the node and the store. Clean and idempotent. */
+  stop(): Promise<void>;
+}
+
+export type { RoleEvents } from './role-events';
+export { startRole } from './start-role';
+export * from './client';
+export * from './dispatcher';
+export * from './local-raffle';
+export * from './olympic-api';
+export * from './plugins';
+export * from './raffle-drawer';
+export * from './remote-tally-store';
+export * from './tally-protocol';
+export * from './tally-store-server';

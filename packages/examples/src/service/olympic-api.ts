@@ -1,0 +1,452 @@
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { EventScore, MedalTally, Raffle, RaffleRequest, TallyStore } from '@medals/core';
+import { HttpError, hasBody, readBody, sendError, sendJson } from './http-server';
+
+/** Options of {@link OlympicApi}. */
+export interface OlympicApiOptions {
+  /** The serving node's id, reported in `/status`. */
+  nodeId: string;
+  /** Where tallies and scores live: the db through a `RemoteTallyStore`, or an in-process store. */
+  store: TallyStore;
+  /** Counts every lab request served, off the request's path. */
+  raffle: Raffle;
+  /** Cacofonix's token, which authorises writes. Must not be empty. */
+  token: string;
+  /** Role-specific fields of `/status` (leader, term, clock, multicast…). Default: none. */
+  status?: () => Record<string, unknown>;
+  /** Whether the node can serve, for `/healthz`. Default: always. */
+  healthy?: () => boolean;
+  /** Told of failures that have no client to tell (a raffle record that failed, a 500). Default: none. */
+  onError?: (error: Error) => void;
+  /** Told of every request answered. Default: none. */
+  onRequest?: (request: ApiRequestRecord) => void;
+  /** Longest request target accepted (414 above), in characters. Default 2,048. */
+  maxUrlLength?: number;
+  /** Largest request body accepted (413 above), in bytes; the lab API reads none. Default 16,384. */
+  maxBodyBytes?: number;
+  /**
+   * Requests are recorded into the raffle in batches gathered over this
+   * many ms, in the order they were answered, so that their multicast
+   * messages leave in shared writes (a syscall per message would cost more
+   * than the request itself); 0 records each one at once. Default 10.
+   */
+  raffleBatchMs?: number;
+}
+
+/** One request as {@link OlympicApiOptions.onRequest} reports it. */
+export interface ApiRequestRecord {
+  method: string;
+  path: string;
+  status: number;
+  client: string;
+}
+
+/** How busy a front-end is, as `/status` reports it. */
+export interface ApiLoad {
+  /** Requests being served now. */
+  inFlight: number;
+  /** Requests answered since start, errors, health checks and status included. */
+  served: number;
+  /** Lab API requests (tallies and scores) answered successfully since start: what the raffle counts. */
+  requests: number;
+  /** Distinct clients (by `X-Client-Id`, else address) seen since start, up to 100,000. */
+  clients: number;
+}
+
+/** The team whose score is the first number of `/setScore/{event}/{rome}/{gaul}`. */
+const FIRST_SCORED_TEAM = 'Rome';
+/** The team whose score is the second number. */
+const SECOND_SCORED_TEAM = 'Gaul';
+const MAX_HEADER_VALUE = 200;
+const MAX_TRACKED_CLIENTS = 100_000;
+/** Visible ASCII: what client ids and idempotency keys may contain. */
+const TOKEN_CHARS = /^[\x21-\x7e]+$/;
+const SCORE = /^\d{1,16}$/;
+const LIFECYCLE_ERROR = 'ERR_LIFECYCLE';
+/** What a multicast that stopped under a pending send rejects it with (the sequencer's). */
+const ABORTED_ERROR = 'ERR_ABORTED';
+
+const STATUS_OF_CODE: Readonly<Record<string, number>> = {
+  ERR_UNKNOWN_TEAM: 404,
+  ERR_UNKNOWN_EVENT: 404,
+  ERR_UNKNOWN_MEDAL_TYPE: 400,
+  ERR_INVALID_SCORE: 400,
+  ERR_INVALID_OPERATION_ID: 400,
+  ERR_OPERATION_CONFLICT: 409,
+  ERR_TIMEOUT: 503,
+  ERR_PEER_UNREACHABLE: 503,
+  ERR_TRANSPORT_CLOSED: 503,
+  ERR_BACKPRESSURE: 503,
+  ERR_STORE_UNAVAILABLE: 503,
+  ERR_LIFECYCLE: 503,
+};
+
+/** The routes and the methods each allows. */
+const ROUTES: Readonly<Record<string, { methods: readonly string[]; allow: string }>> = {
+  getMedalTally: { methods: ['GET'], allow: 'GET' },
+  incrementMedalTally: { methods: ['PUT', 'POST'], allow: 'PUT, POST' },
+  getScore: { methods: ['GET'], allow: 'GET' },
+  setScore: { methods: ['PUT', 'POST'], allow: 'PUT, POST' },
+  raffle: { methods: ['GET'], allow: 'GET' },
+  status: { methods: ['GET'], allow: 'GET' },
+  healthz: { methods: ['GET'], allow: 'GET' },
+};
+
+/**
+ * What a route answers. `counted` marks a lab request served, which enters
+ * the raffle with `requestId` (its Idempotency-Key) when it had one.
+ */
+interface Answer {
+  status: number;
+  body: unknown;
+  counted?: boolean;
+  requestId?: string;
+}
+
+interface Call {
+  readonly req: IncomingMessage;
+  /** The route name, then the decoded path segments after it. */
+  readonly params: string[];
+}
+
+/**
+ * The REST API of the Olympic service (DESIGN.md section 5), as a node:http
+ * request handler shared by the front-end and the single-tier server. Its
+ * own small route table keeps the cost per request near a bare node:http
+ * server's. Every input is checked at the door: a request target over
+ * `maxUrlLength` is 414, a body over `maxBodyBytes` 413, an unknown route
+ * 404, a wrong method 405, a write without the token 401 and with a wrong
+ * one 403, malformed values 400 and unknown teams or events 404, each as
+ * `{"error": …}`; none changes anything.
+ *
+ * Writes use the `Idempotency-Key` header as the store's operation id, so a
+ * retried write counts once (a fresh id is generated without one; the same
+ * key with other content is 409). Every lab request answered successfully is
+ * recorded into the raffle after the answer is on its way.
+ */
+export class OlympicApi {
+  readonly #options: OlympicApiOptions;
+  readonly #token: Buffer;
+  readonly #maxUrlLength: number;
+  readonly #maxBodyBytes: number;
+  readonly #clients = new Set<string>();
+  readonly #raffleBatchMs: number;
+  /** Requests answered and not yet recorded into the raffle, in order. */
+  #unrecorded: RaffleRequest[] = [];
+  #raffleFailures = 0;
+  /**
+   * The raffle refused a record for good (this node left the multicast
+   * group): requests served here would go uncounted, so `/healthz` fails
+   * and the dispatcher sends new clients elsewhere.
+   */
+  #raffleClosed = false;
+  #raffleFailureReportedAt = -Infinity;
+  #flushTimer: NodeJS.Timeout | undefined;
+  /** {@link stop} was called: the node is going down, so its raffle may refuse records. */
+  #stopping = false;
+  #inFlight = 0;
+  #served = 0;
+  #requests = 0;
+
+  constructor(options: OlympicApiOptions) {
+    if (options.token.length === 0) throw new RangeError('the Olympic API needs a non-empty token');
+    this.#options = options;
+    this.#token = Buffer.from(options.token);
+    this.#maxUrlLength = options.maxUrlLength ?? 2_048;
+    this.#maxBodyBytes = options.maxBodyBytes ?? 16_384;
+    this.#raffleBatchMs = options.raffleBatchMs ?? 10;
+  }
+
+  /** How busy it is now. */
+  get load(): ApiLoad {
+    return {
+      inFlight: this.#inFlight,
+      served: this.#served,
+      requests: this.#requests,
+      clients: this.#clients.size,
+    };
+  }
+
+  /** The node:http request listener. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.#inFlight += 1;
+    const done = (status: number, client: string): void => {
+      this.#inFlight -= 1;
+      this.#served += 1;
+      this.#options.onRequest?.({ method: req.method ?? '', path: req.url ?? '', status, client });
+    };
+    let client = '';
+    try {
+      client = this.#client(req);
+      const call = this.#route(req);
+      const answer = this.#serve(call);
+      answer.then(
+        ({ status, body, counted, requestId }) => {
+          sendJson(res, status, body);
+          done(status, client);
+          if (counted === true) this.#record(client, requestId);
+        },
+        (err: unknown) => done(this.#fail(res, err), client),
+      );
+    } catch (err) {
+      done(this.#fail(res, err), client);
+    }
+  };
+
+  #client(req: IncomingMessage): string {
+    const named = req.headers['x-client-id'];
+    if (named === undefined) return `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    if (typeof named !== 'string' || named.length > MAX_HEADER_VALUE || !TOKEN_CHARS.test(named)) {
+      throw new HttpError(
+        400,
+        `X-Client-Id must be 1 to ${MAX_HEADER_VALUE} visible ASCII characters`,
+      );
+    }
+    return named;
+  }
+
+  #route(req: IncomingMessage): Call {
+    const target = req.url ?? '/';
+    if (target.length > this.#maxUrlLength) {
+      throw new HttpError(414, `request target longer than ${this.#maxUrlLength} characters`);
+    }
+    const query = target.indexOf('?');
+    const path = query === -1 ? target : target.slice(0, query);
+    const segments = path.split('/');
+    // segments[0] is the empty string before the leading slash.
+    const route = segments[0] === '' ? ROUTES[segments[1]] : undefined;
+    if (route === undefined || !Object.hasOwn(ROUTES, segments[1])) {
+      throw new HttpError(404, `no such route: ${path.slice(0, 100)}`);
+    }
+    const method = req.method ?? 'GET';
+    if (!route.methods.includes(method)) {
+      throw new HttpError(405, `${method} is not allowed on /${segments[1]}`, {
+        allow: route.allow,
+      });
+    }
+    const params: string[] = [];
+    for (let i = 2; i < segments.length; i++) {
+      try {
+        params.push(decodeURIComponent(segments[i]));
+      } catch {
+        throw new HttpError(400, `malformed percent-encoding in the path`);
+      }
+    }
+    return { req, params: [segments[1], ...params] };
+  }
+
+  async #serve(call: Call): Promise<Answer> {
+    if (hasBody(call.req)) await readBody(call.req, this.#maxBodyBytes);
+    const [route, ...params] = call.params;
+    const { store } = this.#options;
+    switch (route) {
+      case 'getMedalTally': {
+        const [team] = expectParams(params, 1, 1, '/getMedalTally/{teamName}');
+        return { status: 200, body: await store.getMedalTally(team), counted: true };
+      }
+      case 'getScore': {
+        const [event] = expectParams(params, 1, 1, '/getScore/{eventType}');
+        return { status: 200, body: flattenScore(await store.getScore(event)), counted: true };
+      }
+      case 'incrementMedalTally': {
+        const [team, medal, authId] = expectParams(
+          params,
+          2,
+          3,
+          '/incrementMedalTally/{teamName}/{medalType}/{authId}',
+        );
+        this.#authorize(call.req, authId as string | undefined);
+        const key = idempotencyKey(call.req);
+        const tally: MedalTally = await store.incrementMedal(team, medal, key ?? randomUUID());
+        return { status: 200, body: { ok: true, ...tally }, counted: true, requestId: key };
+      }
+      case 'setScore': {
+        const [event, first, second, authId] = expectParams(
+          params,
+          3,
+          4,
+          '/setScore/{eventType}/{romeScore}/{gaulScore}/{authId}',
+        );
+        this.#authorize(call.req, authId as string | undefined);
+        const scores = {
+          [FIRST_SCORED_TEAM]: parseScore(first, FIRST_SCORED_TEAM),
+          [SECOND_SCORED_TEAM]: parseScore(second, SECOND_SCORED_TEAM),
+        };
+        const key = idempotencyKey(call.req);
+        const score = await store.setScore(event, scores, key ?? randomUUID());
+        return {
+          status: 200,
+          body: { ok: true, ...flattenScore(score) },
+          counted: true,
+          requestId: key,
+        };
+      }
+      case 'raffle': {
+        expectParams(params, 0, 0, '/raffle');
+        const { raffle } = this.#options;
+        return {
+          status: 200,
+          body: { every: raffle.every, entries: raffle.entries(), winners: raffle.winners() },
+        };
+      }
+      case 'status': {
+        expectParams(params, 0, 0, '/status');
+        return { status: 200, body: this.status() };
+      }
+      default: {
+        expectParams(params, 0, 0, '/healthz');
+        if (this.#options.healthy?.() === false) throw new HttpError(503, 'cannot serve now');
+        if (this.#raffleClosed) {
+          throw new HttpError(503, 'the requests served here can no longer enter the raffle');
+        }
+        return { status: 200, body: { ok: true } };
+      }
+    }
+  }
+
+  /** What `/status` answers: the node, the role's fields and the load. */
+  status(): Record<string, unknown> {
+    return {
+      node: this.#options.nodeId,
+      ...this.#options.status?.(),
+      raffleRequests: this.#options.raffle.requestCount,
+      load: this.load,
+    };
+  }
+
+  #authorize(req: IncomingMessage, pathToken: string | undefined): void {
+    const header = req.headers.authorization;
+    let bearer: string | undefined;
+    if (header !== undefined) {
+      const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+      if (match === null) throw unauthorized('Authorization must be "Bearer <token>"');
+      bearer = match[1];
+    }
+    if (pathToken === undefined && bearer === undefined) {
+      throw unauthorized('writes need a token, in the path or as Authorization: Bearer');
+    }
+    for (const given of [pathToken, bearer]) {
+      if (given !== undefined && !this.#isToken(given)) {
+        throw new HttpError(403, 'the token is not valid');
+      }
+    }
+  }
+
+  #isToken(given: string): boolean {
+    const bytes = Buffer.from(given);
+    return bytes.length === this.#token.length && timingSafeEqual(bytes, this.#token);
+  }
+
+  #record(client: string, requestId: string | undefined): void {
+    this.#requests += 1;
+    if (this.#clients.size < MAX_TRACKED_CLIENTS) this.#clients.add(client);
+    const request = requestId === undefined ? { client } : { client, requestId };
+    if (this.#raffleBatchMs <= 0) {
+      this.#recordNow(request);
+      return;
+    }
+    this.#unrecorded.push(request);
+    if (this.#unrecorded.length === 1) {
+      this.#flushTimer = setTimeout(this.#flushRecords, this.#raffleBatchMs);
+    }
+  }
+
+  /**
+   * Tells it the node is stopping (call it once the HTTP server is closed,
+   * before the raffle's node stops): the requests answered so far are
+   * recorded at once, and records the stopping raffle then refuses are
+   * expected, so they are not reported as errors (any other failure still is).
+   */
+  stop(): void {
+    this.#stopping = true;
+    this.#flushRecords();
+  }
+
+  readonly #flushRecords = (): void => {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    const batch = this.#unrecorded;
+    this.#unrecorded = [];
+    // Recorded in one tick, so the transport coalesces their messages into few writes.
+    for (const request of batch) this.#recordNow(request);
+  };
+
+  #recordNow(request: RaffleRequest): void {
+    this.#options.raffle.record(request).catch((err: unknown) => this.#raffleFailed(asError(err)));
+  }
+
+  /** Reports failed raffle records at most once a second: when one fails, the next thousands do too. */
+  #raffleFailed(error: Error): void {
+    const code = (error as { code?: unknown }).code;
+    if (this.#stopping && (code === LIFECYCLE_ERROR || code === ABORTED_ERROR)) return;
+    if (code === LIFECYCLE_ERROR) this.#raffleClosed = true;
+    this.#raffleFailures += 1;
+    const now = performance.now();
+    if (now - this.#raffleFailureReportedAt < 1_000) return;
+    const failures = this.#raffleFailures;
+    this.#raffleFailures = 0;
+    this.#raffleFailureReportedAt = now;
+    this.#options.onError?.(
+      Object.assign(
+        new Error(`${failures} request(s) could not enter the raffle: ${error.message}`),
+        { code },
+      ),
+    );
+  }
+
+  #fail(res: ServerResponse, err: unknown): number {
+    const error = toHttpError(err);
+    if (error.status === 500) this.#options.onError?.(asError(err));
+    if (!res.headersSent) sendError(res, error);
+    return error.status;
+  }
+}
+
+function expectParams(params: string[], min: number, max: number, shape: string): string[] {
+  if (params.length < min || params.length > max) {
+    throw new HttpError(404, `no such route; expected ${shape}`);
+  }
+  return params;
+}
+
+function parseScore(text: string, team: string): number {
+  const value = Number(text);
+  if (!SCORE.test(text) || !Number.isSafeInteger(value)) {
+    throw new HttpError(400, `the score of ${team} must be a non-negative integer`);
+  }
+  return value;
+}
+
+function idempotencyKey(req: IncomingMessage): string | undefined {
+  const key = req.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || key.length > MAX_HEADER_VALUE || !TOKEN_CHARS.test(key)) {
+    throw new HttpError(
+      400,
+      `Idempotency-Key must be 1 to ${MAX_HEADER_VALUE} visible ASCII characters`,
+    );
+  }
+  return key;
+}
+
+/** `{ event, scores: { Rome: 1 } }` as the lab answers it: `{ event, Rome: 1 }`. */
+function flattenScore(score: EventScore): Record<string, unknown> {
+  return { event: score.event, ...score.scores };
+}
+
+function unauthorized(message: string): HttpError {
+  return new HttpError(401, message, { 'www-authenticate': 'Bearer' });
+}
+
+function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  const status = typeof code === 'string' ? STATUS_OF_CODE[code] : undefined;
+  if (status === undefined) return new HttpError(500, 'internal error');
+  return new HttpError(status, status === 503 ? 'the store is unavailable' : asError(err).message);
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -1,0 +1,61 @@
+import type { NodeId, Plugin } from '@medals/core';
+import {
+  berkeley,
+  bully,
+  cristian,
+  everyNthRaffle,
+  heartbeat,
+  lamportMulticast,
+  ring,
+  sequencerMulticast,
+} from '@medals/core';
+import type { ServiceOptions } from './index';
+
+/** Default of {@link ServiceOptions.failureTimeoutMs}. */
+export const DEFAULT_FAILURE_TIMEOUT_MS = 1_000;
+
+/** Who is who among the nodes that exchange messages: the db and the front-ends. */
+export interface ServiceTopology {
+  /** This node. */
+  readonly self: NodeId;
+  /** The db node. */
+  readonly db: NodeId;
+  /** The db and every front-end, this node included, sorted. */
+  readonly members: readonly NodeId[];
+}
+
+/** The front-ends: the multicast group, whose requests feed the raffle. */
+export function frontEndGroup(topology: ServiceTopology): NodeId[] {
+  return topology.members.filter((member) => member !== topology.db);
+}
+
+/**
+ * The algorithm plugins of a `db` or `frontend` node, chosen by `options`.
+ * This is the one place where the service picks its failure detector,
+ * election, clock sync, multicast and raffle, so switching an algorithm is
+ * a change here only. The db and the front-ends elect the leader, which
+ * runs clock sync for all of them; the front-ends alone form the multicast
+ * group (the db runs the sequencer as a non-member, since it may lead).
+ */
+export function servicePlugins(
+  role: 'db' | 'frontend',
+  topology: ServiceTopology,
+  options: ServiceOptions,
+): Plugin[] {
+  const timeoutMs = options.failureTimeoutMs ?? DEFAULT_FAILURE_TIMEOUT_MS;
+  const plugins: Plugin[] = [
+    heartbeat({ intervalMs: timeoutMs / 5, timeoutMs }),
+    options.election === 'ring' ? ring() : bully(),
+  ];
+  const interval =
+    options.clockSyncIntervalMs === undefined ? {} : { intervalMs: options.clockSyncIntervalMs };
+  if (options.clockSync === 'berkeley') plugins.push(berkeley(interval));
+  if (options.clockSync === 'cristian') plugins.push(cristian(interval));
+  const group = frontEndGroup(topology);
+  if (options.multicast === 'sequencer') plugins.push(sequencerMulticast({ group }));
+  if (role === 'frontend') {
+    if (options.multicast === 'lamport') plugins.push(lamportMulticast({ group }));
+    plugins.push(everyNthRaffle({ every: options.raffleEvery }));
+  }
+  return plugins;
+}

@@ -1,0 +1,294 @@
+import type { EventBus, Raffle, Scheduler } from '@medals/core';
+import { NodeEventBus, RealScheduler, SeededRandom, Tokens } from '@medals/core';
+import { DispatcherApi, HealthChecker, LeastLoadedDispatcher } from './dispatcher';
+import { listenHttp } from './http-server';
+import type { NodeSpec, Role, RunningRole, ServiceOptions } from './index';
+import { LocalRaffle } from './local-raffle';
+import { OlympicApi } from './olympic-api';
+import { frontEndGroup } from './plugins';
+import { RaffleDrawer } from './raffle-drawer';
+import { RemoteTallyStore } from './remote-tally-store';
+import { RoleEventHub } from './role-events';
+import type { RoleEventListener } from './role-events';
+import { believesAlive, createServiceNode, describeNode } from './service-node';
+import { createTallyStore } from './store-factory';
+import { tallyStoreServer } from './tally-store-server';
+
+/** The parts of a running role, stopped in the order given. */
+interface RoleParts {
+  id: string;
+  role: Role;
+  url?: string;
+  address?: string;
+  hub: RoleEventHub;
+  /** The bus of the role's node (or of its raffle), whose events listeners get too. */
+  events?: EventBus;
+  status: () => Record<string, unknown>;
+  /** Stops what the role started, in order. */
+  stops: (() => Promise<void> | void)[];
+}
+
+class StartedRole implements RunningRole {
+  readonly id: string;
+  readonly role: Role;
+  readonly url: string | undefined;
+  readonly address: string | undefined;
+  readonly #parts: RoleParts;
+  #stopping: Promise<void> | undefined;
+
+  constructor(parts: RoleParts) {
+    this.id = parts.id;
+    this.role = parts.role;
+    this.url = parts.url;
+    this.address = parts.address;
+    this.#parts = parts;
+  }
+
+  onEvent(listener: RoleEventListener): () => void {
+    const offHub = this.#parts.hub.on(listener);
+    const offNode = this.#parts.events?.onAny((event, data) => listener(event, data));
+    return () => {
+      offHub();
+      offNode?.();
+    };
+  }
+
+  async status(): Promise<Record<string, unknown>> {
+    return this.#parts.status();
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= runStops(this.#parts.stops);
+    return this.#stopping;
+  }
+}
+
+/** Runs every stop even if one fails, then reports the failures together. */
+async function runStops(stops: readonly (() => Promise<void> | void)[]): Promise<void> {
+  const failures: unknown[] = [];
+  for (const stop of stops) {
+    try {
+      await stop();
+    } catch (err) {
+      failures.push(err);
+    }
+  }
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new AggregateError(failures, 'several parts failed to stop');
+}
+
+/** Starts, and on failure stops again what was started so far. */
+async function assemble(
+  stops: (() => Promise<void> | void)[],
+  build: () => Promise<RoleParts>,
+): Promise<RunningRole> {
+  try {
+    return new StartedRole(await build());
+  } catch (err) {
+    await runStops([...stops].reverse()).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Default of {@link ServiceOptions.raffleDrawIntervalMs}. */
+const DEFAULT_RAFFLE_DRAW_INTERVAL_MS = 10_000;
+
+function requireToken(spec: NodeSpec, options: ServiceOptions): void {
+  if (options.token.length === 0) {
+    throw new RangeError(
+      `${spec.id}: the ${spec.role} role needs Cacofonix's token (set MEDALS_CACOFONIX_TOKEN)`,
+    );
+  }
+}
+
+/** The `db` role: a node serving the chosen tally store to the front-ends. */
+export function startDb(spec: NodeSpec, options: ServiceOptions): Promise<RunningRole> {
+  const started: (() => Promise<void>)[] = [];
+  return assemble(started, async () => {
+    const store = createTallyStore(options);
+    const { node } = createServiceNode(spec, 'db', options, [tallyStoreServer(store)]);
+    started.push(() => node.stop());
+    await node.start();
+    return {
+      id: spec.id,
+      role: 'db',
+      address: node.transport.address,
+      hub: new RoleEventHub(),
+      events: node.events,
+      status: () => ({ node: spec.id, role: 'db', store: options.store, ...describeNode(node) }),
+      stops: [() => node.stop()],
+    };
+  });
+}
+
+/** The `frontend` role: the REST API over a node that reaches the db. */
+export function startFrontEnd(spec: NodeSpec, options: ServiceOptions): Promise<RunningRole> {
+  const started: (() => Promise<void>)[] = [];
+  return assemble(started, async () => {
+    requireToken(spec, options);
+    const hub = new RoleEventHub();
+    const { node, topology } = createServiceNode(spec, 'frontend', options);
+    started.push(() => node.stop());
+    await node.start();
+    const report = (error: Error & { code?: string }): void =>
+      node.events.emit('node:error', {
+        node: spec.id,
+        component: 'frontend',
+        code: error.code ?? 'ERR_UNKNOWN',
+        message: error.message,
+      });
+    const store = new RemoteTallyStore({
+      transport: node.transport,
+      db: topology.db,
+      cache: options.readCache ?? true,
+      scheduler: node.scheduler,
+      ...(options.startTimeoutMs === undefined ? {} : { connectTimeoutMs: options.startTimeoutMs }),
+      onInvalidMessage: report,
+    });
+    await store.start();
+    started.push(() => store.stop());
+    const raffle = node.resolve(Tokens.Raffle);
+    const api = new OlympicApi({
+      nodeId: spec.id,
+      store,
+      raffle,
+      token: options.token,
+      status: () => ({
+        role: 'frontend',
+        db: topology.db,
+        cachedKeys: store.cachedKeys,
+        ...describeNode(node),
+      }),
+      healthy: () => node.state === 'running' && believesAlive(node, topology.db),
+      onError: report,
+      onRequest: (request) => {
+        if (hub.listened) hub.emit('http:request', { node: spec.id, ...request });
+      },
+    });
+    const group = frontEndGroup(topology);
+    const drawer = startDrawer(
+      options,
+      raffle,
+      report,
+      () => group.find((fe) => believesAlive(node, fe)) === spec.id,
+      node.scheduler,
+    );
+    started.push(async () => drawer?.stop());
+    const server = await listenHttp(spec.http ?? '127.0.0.1:0', api.handle);
+    started.push(() => server.close());
+    return {
+      id: spec.id,
+      role: 'frontend',
+      url: server.url,
+      address: node.transport.address,
+      hub,
+      events: node.events,
+      status: () => api.status(),
+      stops: [
+        () => drawer?.stop(),
+        () => server.close(),
+        () => api.stop(),
+        () => store.stop(),
+        () => node.stop(),
+      ],
+    };
+  });
+}
+
+/** The `dispatcher` role: assigns clients to the least-loaded live front-end. */
+export function startDispatcher(spec: NodeSpec): Promise<RunningRole> {
+  const started: (() => Promise<void> | void)[] = [];
+  return assemble(started, async () => {
+    if (spec.frontEnds === undefined || Object.keys(spec.frontEnds).length === 0) {
+      throw new RangeError(`${spec.id}: a dispatcher needs frontEnds`);
+    }
+    const hub = new RoleEventHub();
+    const dispatcher = new LeastLoadedDispatcher(spec.frontEnds);
+    const health = new HealthChecker(dispatcher, {
+      onChange: (server, alive, reason) =>
+        alive
+          ? hub.emit('dispatcher:serverUp', { node: spec.id, server })
+          : hub.emit('dispatcher:serverDown', { node: spec.id, server, reason }),
+    });
+    const api = new DispatcherApi(dispatcher, (server) =>
+      hub.emit('dispatcher:assigned', { node: spec.id, server: server.url, load: server.load }),
+    );
+    const server = await listenHttp(spec.http ?? '127.0.0.1:0', api.handle);
+    started.push(() => server.close());
+    health.start();
+    started.push(() => health.stop());
+    return {
+      id: spec.id,
+      role: 'dispatcher',
+      url: server.url,
+      hub,
+      status: () => ({ node: spec.id, role: 'dispatcher', servers: dispatcher.servers() }),
+      stops: [() => health.stop(), () => server.close()],
+    };
+  });
+}
+
+/** The `single` role: the REST API with the store in the same process, the report's baseline. */
+export function startSingle(spec: NodeSpec, options: ServiceOptions): Promise<RunningRole> {
+  const started: (() => Promise<void>)[] = [];
+  return assemble(started, async () => {
+    requireToken(spec, options);
+    const hub = new RoleEventHub();
+    const events = new NodeEventBus();
+    const report = (error: Error & { code?: string }): void =>
+      events.emit('node:error', {
+        node: spec.id,
+        component: 'single',
+        code: error.code ?? 'ERR_UNKNOWN',
+        message: error.message,
+      });
+    const store = createTallyStore(options);
+    await store.start();
+    started.push(() => store.stop());
+    const raffle = new LocalRaffle({
+      server: spec.id,
+      every: options.raffleEvery,
+      random: SeededRandom.fromEntropy(),
+      events,
+    });
+    const api = new OlympicApi({
+      nodeId: spec.id,
+      store,
+      raffle,
+      token: options.token,
+      status: () => ({ role: 'single', store: options.store }),
+      onError: report,
+      onRequest: (request) => {
+        if (hub.listened) hub.emit('http:request', { node: spec.id, ...request });
+      },
+    });
+    const drawer = startDrawer(options, raffle, report, () => true, new RealScheduler());
+    started.push(async () => drawer?.stop());
+    const server = await listenHttp(spec.http ?? '127.0.0.1:0', api.handle);
+    started.push(() => server.close());
+    return {
+      id: spec.id,
+      role: 'single',
+      url: server.url,
+      hub,
+      events,
+      status: () => api.status(),
+      stops: [() => drawer?.stop(), () => server.close(), () => api.stop(), () => store.stop()],
+    };
+  });
+}
+
+/** Starts drawing raffle winners on the configured interval, unless it is 0. */
+function startDrawer(
+  options: ServiceOptions,
+  raffle: Raffle,
+  onError: (error: Error) => void,
+  isDrawer: () => boolean,
+  scheduler: Scheduler,
+): RaffleDrawer | undefined {
+  const intervalMs = options.raffleDrawIntervalMs ?? DEFAULT_RAFFLE_DRAW_INTERVAL_MS;
+  if (intervalMs <= 0) return undefined;
+  const drawer = new RaffleDrawer({ raffle, intervalMs, isDrawer, scheduler, onError });
+  drawer.start();
+  return drawer;
+}

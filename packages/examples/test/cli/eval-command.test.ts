@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cliPath, requireBuiltCli } from './support';
+
+jest.setTimeout(90_000);
+
+function evaluate(
+  out: string,
+  ...args: string[]
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    let output = '';
+    const child = spawn(process.execPath, [cliPath, 'eval', ...args, '--quick', '--out', out], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+}
+
+describe('medals eval', () => {
+  let out: string;
+
+  beforeAll(() => {
+    requireBuiltCli();
+    out = mkdtempSync(join(tmpdir(), 'medals-eval-'));
+  });
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('latency writes the table of Table 1 beside the report, and an SVG chart', async () => {
+    const run = await evaluate(out, 'latency');
+    expect(run).toMatchObject({ code: 0 });
+    const markdown = readFileSync(join(out, 'latency.md'), 'utf8');
+    for (const clients of [5, 8, 10])
+      expect(markdown).toMatch(new RegExp(`^\\| ${clients} \\| \\d+\\.\\d{3} \\|`, 'm'));
+    expect(markdown).toContain('| 0.41 | 0.55 |');
+    const svg = readFileSync(join(out, 'latency.svg'), 'utf8');
+    expect(svg).toMatch(/^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    expect(svg).toContain('two-tier mean');
+  });
+
+  it('raffle finds the same entries and winners on both front-ends', async () => {
+    const run = await evaluate(out, 'raffle');
+    expect(run).toMatchObject({ code: 0 });
+    const markdown = readFileSync(join(out, 'raffle.md'), 'utf8');
+    expect(markdown).toContain('**The raffles of the front-ends are identical.**');
+    expect(markdown).toContain('Expected entries: 10;');
+    expect(markdown).not.toContain('| NO');
+    expect(readFileSync(join(out, 'raffle.svg'), 'utf8')).toContain('<svg');
+  });
+
+  it('refuses an unknown experiment with the usage', async () => {
+    const run = await evaluate(out, 'speed');
+    expect(run.code).toBe(2);
+    expect(run.output).toContain('no experiment speed');
+    expect(run.output).toContain('usage: medals eval');
+  });
+});

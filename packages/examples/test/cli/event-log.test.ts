@@ -1,0 +1,114 @@
+import { parseAddressList } from '../../src/cli/address-list';
+import { formatEvent, forwarded } from '../../src/cli/event-log';
+import { nodeArgs } from '../../src/cli/node-process-group';
+import { parseNodeArgs } from '../../src/cli/node-command';
+import { serviceOptionsFromFlags } from '../../src/cli/service-flags';
+import { UsageError } from '../../src/cli/usage-error';
+import { testOptions } from './support';
+
+describe('the CLI log', () => {
+  it('renders the key events as one readable line each', () => {
+    expect(formatEvent('elected', { node: 'fe1', leader: 'fe2', term: 3 })).toEqual({
+      level: 'info',
+      text: 'leader is fe2 (term 3)',
+    });
+    expect(
+      formatEvent('clockAdjusted', {
+        node: 'db',
+        deltaMs: -3000,
+        mode: 'step',
+        server: 'fe2',
+        round: 1,
+      }).text,
+    ).toBe('clock adjusted by -3000.0 ms (step, round 1 of fe2)');
+    expect(
+      formatEvent('raffleWinner', {
+        node: 'fe1',
+        draw: 2,
+        seed: 9,
+        candidates: 5,
+        winner: { entry: 7, requestSeq: 700, client: 'tab', server: 'fe2', requestId: undefined },
+      }).text,
+    ).toBe('raffle draw #2: entry #7 wins (tab at fe2, 5 candidates)');
+    expect(formatEvent('peerSuspected', { node: 'fe1', peer: 'db' })).toEqual({
+      level: 'warn',
+      text: 'suspects db is down',
+    });
+    expect(
+      formatEvent('node:error', {
+        node: 'fe1',
+        component: 'bully',
+        code: 'ERR_INVALID_MESSAGE',
+        message: 'bad',
+      }).level,
+    ).toBe('error');
+  });
+
+  it('forwards per-request events only at debug, and the key events at any level', () => {
+    expect(forwarded('delivered', {}, 'info')).toBe(false);
+    expect(forwarded('delivered', {}, 'debug')).toBe(true);
+    expect(forwarded('clockSyncRound', {}, 'error')).toBe(true);
+    expect(forwarded('electionStarted', {}, 'info')).toBe(false);
+  });
+});
+
+describe('the CLI flags', () => {
+  it('round-trip a node spec and its options through the command line a launcher builds', () => {
+    const options = testOptions({
+      transport: 'http',
+      election: 'ring',
+      raffleEvery: 7,
+      clockOffsetMs: -2_000,
+      readCache: false,
+    });
+    const spec = {
+      role: 'frontend' as const,
+      id: 'fe1',
+      listen: '127.0.0.1:7001',
+      http: '127.0.0.1:0',
+      peers: { db: 'http://127.0.0.1:7000' },
+    };
+    const parsed = parseNodeArgs(nodeArgs(spec, options, 'warn'));
+    expect(parsed.spec).toEqual(spec);
+    expect(parsed.logLevel).toBe('warn');
+    expect(parsed.options).toMatchObject({
+      transport: 'http',
+      election: 'ring',
+      raffleEvery: 7,
+      clockOffsetMs: -2_000,
+      clockSyncIntervalMs: 500,
+      readCache: false,
+    });
+  });
+
+  it('refuse values outside what the service knows', () => {
+    expect(() =>
+      serviceOptionsFromFlags({
+        transport: 'udp',
+        election: 'bully',
+        'clock-sync': 'off',
+        multicast: 'lamport',
+        'raffle-every': '1',
+        store: 'memory',
+        'data-dir': 'x',
+      }),
+    ).toThrow(UsageError);
+    expect(() =>
+      serviceOptionsFromFlags({
+        transport: 'tcp',
+        election: 'bully',
+        'clock-sync': 'off',
+        multicast: 'lamport',
+        'raffle-every': '0',
+        store: 'memory',
+        'data-dir': 'x',
+      }),
+    ).toThrow(/--raffle-every must be an integer from 1/);
+    expect(() => parseAddressList('--peers', 'db=tcp://a:1,db=tcp://b:2')).toThrow(/named twice/);
+    expect(() => parseAddressList('--peers', 'tcp://a:1')).toThrow(/expected id=address/);
+    expect(parseAddressList('--peers', 'db=tcp://a:1, fe2=tcp://b:2')).toEqual({
+      db: 'tcp://a:1',
+      fe2: 'tcp://b:2',
+    });
+  });
+});

@@ -1,0 +1,69 @@
+import { OlympicClient } from '@medals/examples';
+import type { RaffleView } from '@medals/examples';
+import { TOKEN, startCluster, testOptions } from './cluster';
+import type { TestCluster } from './cluster';
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe.each(['lamport', 'sequencer'] as const)('the raffle over %s multicast', (multicast) => {
+  let cluster: TestCluster;
+  let clients: OlympicClient[];
+
+  beforeAll(async () => {
+    cluster = await startCluster(
+      2,
+      testOptions({ multicast, raffleEvery: 10, raffleDrawIntervalMs: 200 }),
+    );
+    clients = Array.from(
+      { length: 8 },
+      (_, i) =>
+        new OlympicClient({
+          baseUrl: cluster.frontEnds[i % 2].url as string,
+          clientId: `fan-${i}`,
+          token: TOKEN,
+        }),
+    );
+  });
+
+  afterAll(async () => {
+    for (const client of clients) client.close();
+    await cluster.stop();
+  });
+
+  it('has the same entries and winners on every front-end after a few thousand requests through both', async () => {
+    const perClient = 250;
+    await Promise.all(
+      clients.map(async (client, i) => {
+        for (let n = 0; n < perClient; n++) {
+          if (n % 2 === 0) await client.getScore('Stone Curling');
+          else await client.incrementMedalTally(i % 2 === 0 ? 'Gaul' : 'Rome', 'bronze');
+        }
+      }),
+    );
+    const total = clients.length * perClient;
+    const [a, b] = [clients[0], clients[1]];
+    // Deliveries reach the two front-ends at slightly different moments: wait until both caught up.
+    await waitFor(async () => {
+      const [ra, rb] = await Promise.all([a.raffle(), b.raffle()]);
+      return (
+        ra.entries.length === total / 10 &&
+        ra.winners.length > 0 &&
+        JSON.stringify(ra) === JSON.stringify(rb)
+      );
+    });
+    const [ra, rb]: RaffleView[] = await Promise.all([a.raffle(), b.raffle()]);
+    expect(ra).toEqual(rb);
+    expect(ra.every).toBe(10);
+    expect(ra.entries.map((entry) => entry.requestSeq)).toEqual(
+      Array.from({ length: total / 10 }, (_, i) => (i + 1) * 10),
+    );
+    expect(new Set(ra.entries.map((entry) => entry.server))).toEqual(new Set(['fe1', 'fe2']));
+    for (const { winner } of ra.winners) expect(ra.entries).toContainEqual(winner);
+  });
+});

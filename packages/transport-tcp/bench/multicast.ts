@@ -1,5 +1,4 @@
-import { performance } from 'node:perf_hooks';
-import type { Cluster, Plugin } from '@medals/core';
+import type { Plugin } from '@medals/core';
 import {
   createCluster,
   heartbeat,
@@ -7,15 +6,12 @@ import {
   SeededRandom,
   sequencerMulticast,
   staticLeader,
-  Tokens,
 } from '@medals/core';
 import type { BenchResult } from '@medals/core/testing';
-import { benchQuick, benchResult } from '@medals/core/testing';
+import { benchQuick, benchResult, multicastThroughputRound } from '@medals/core/testing';
 import { tcp } from '../src';
 
 const MEMBERS = ['n1', 'n2', 'n3'];
-/** Messages each member keeps multicast but not yet delivered back, so the pipeline stays full. */
-const WINDOW = 1_000;
 /** A round that takes longer has stalled: fail the bench rather than hang it. */
 const ROUND_LIMIT_MS = 120_000;
 /**
@@ -24,55 +20,6 @@ const ROUND_LIMIT_MS = 120_000;
  * false suspicions (and the view changes they cause) out of the figure.
  */
 const detector = (): Plugin => heartbeat({ timeoutMs: 5_000 });
-
-/**
- * Every member multicasts `perMember` small messages, keeping `WINDOW` of
- * its own in flight; resolves with the seconds until every member has
- * delivered all of them.
- */
-async function round(cluster: Cluster, perMember: number): Promise<number> {
-  const total = perMember * MEMBERS.length;
-  const starters: (() => void)[] = [];
-  const finished = MEMBERS.map(
-    (id) =>
-      new Promise<void>((resolve, reject) => {
-        const multicast = cluster.node(id).resolve(Tokens.OrderedMulticast);
-        let sent = 0;
-        let delivered = 0;
-        const send = (): void => {
-          sent++;
-          multicast.multicast({ event: 'Stone Curling', team: 'Gaul', n: sent }).catch(reject);
-        };
-        const off = multicast.onDeliver((delivery) => {
-          delivered++;
-          if (delivery.sender === id && sent < perMember) send();
-          if (delivered === total) {
-            off();
-            resolve();
-          }
-        });
-        starters.push(() => {
-          while (sent < Math.min(WINDOW, perMember)) send();
-        });
-      }),
-  );
-  const start = performance.now();
-  for (const go of starters) go();
-  let limit: NodeJS.Timeout | undefined;
-  const stalled = new Promise<never>((_, reject) => {
-    limit = setTimeout(
-      () =>
-        reject(new Error(`a round of ${total} multicasts did not finish in ${ROUND_LIMIT_MS} ms`)),
-      ROUND_LIMIT_MS,
-    );
-  });
-  try {
-    await Promise.race([Promise.all(finished), stalled]);
-  } finally {
-    clearTimeout(limit);
-  }
-  return (performance.now() - start) / 1_000;
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((x, y) => x - y);
@@ -89,10 +36,18 @@ async function multicastRate(plugins: readonly Plugin[], perMember: number, runs
   });
   await cluster.start();
   try {
-    await round(cluster, Math.min(2_000, perMember));
+    await multicastThroughputRound(cluster, {
+      members: MEMBERS,
+      perMember: Math.min(2_000, perMember),
+      limitMs: ROUND_LIMIT_MS,
+    });
     const rates: number[] = [];
     for (let i = 0; i < runs; i++) {
-      const seconds = await round(cluster, perMember);
+      const seconds = await multicastThroughputRound(cluster, {
+        members: MEMBERS,
+        perMember,
+        limitMs: ROUND_LIMIT_MS,
+      });
       rates.push((perMember * MEMBERS.length) / seconds);
     }
     return median(rates);

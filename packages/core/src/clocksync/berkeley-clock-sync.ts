@@ -32,7 +32,7 @@ import {
 import type { ClockSyncComponents } from './clock-sync-components';
 import { clockSyncComponents, clockSyncGroup } from './clock-sync-components';
 import { faultTolerantAverage } from './fault-tolerant-average';
-import { reportError } from './report-error';
+import { reportError } from '../contracts/events';
 
 /** Options of {@link berkeley}. */
 export interface BerkeleyOptions {

@@ -21,7 +21,7 @@ import {
 } from './clock-sync-limits';
 import type { ClockSyncComponents } from './clock-sync-components';
 import { clockSyncComponents, clockSyncGroup } from './clock-sync-components';
-import { reportError } from './report-error';
+import { reportError } from '../contracts/events';
 
 /** Options of {@link cristian}. */
 export interface CristianOptions {

@@ -73,3 +73,18 @@ export interface EventBus {
   /** Subscribes to every event; returns a function that unsubscribes. */
   onAny(listener: AnyEventListener): () => void;
 }
+
+/**
+ * Reports a dropped message or a failed background step of `component` as
+ * `node:error`, with the error's `code` when it has one.
+ */
+export function reportError(events: EventBus, node: NodeId, component: string, err: unknown): void {
+  const error = err instanceof Error ? err : new Error(String(err));
+  const code = (error as { code?: unknown }).code;
+  events.emit('node:error', {
+    node,
+    component,
+    code: typeof code === 'string' ? code : 'ERR_UNKNOWN',
+    message: error.message,
+  });
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { EventBus } from '../contracts/events';
+import { reportError } from '../contracts/events';
 import type { Startable } from '../contracts/lifecycle';
 import type { Membership, MembershipChange, PeerStatus } from '../contracts/membership';
 import type { ScopedScheduler, Timer } from '../contracts/time';
@@ -168,14 +169,7 @@ export class HeartbeatFailureDetector implements Membership, Startable {
   }
 
   #report(err: unknown): void {
-    const error = err instanceof Error ? err : new Error(String(err));
-    const code = (error as { code?: unknown }).code;
-    this.events.emit('node:error', {
-      node: this.self,
-      component: 'failure-detector',
-      code: typeof code === 'string' ? code : 'ERR_UNKNOWN',
-      message: error.message,
-    });
+    reportError(this.events, this.self, 'failure-detector', err);
   }
 }
 

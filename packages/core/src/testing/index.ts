@@ -14,3 +14,4 @@ export * from './clock-sync-compliance';
 export * from './multicast-history';
 export * from './ordered-multicast-compliance';
 export * from './raffle-compliance';
+export * from './multicast-bench';

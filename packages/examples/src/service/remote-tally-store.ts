@@ -75,7 +75,8 @@ const NO_HANDLER = 'ERR_NO_HANDLER';
 
 /**
  * A {@link TallyStore} whose data lives on the db node, reached over the
- * transport (pipelined on its one connection). It validates input locally
+ * transport (pipelined on its one connection, the requests of one
+ * event-loop turn written together). It validates input locally
  * with the db's catalog, so bad input never costs a round trip, and turns the
  * db's errors back into the store's typed errors.
  *
@@ -313,9 +314,14 @@ export class RemoteTallyStore implements TallyStore {
     const batch = this.#outbox;
     this.#outbox = [];
     for (const { type, payload, resolve, reject } of batch) {
-      this.#transport
-        .request(this.#db, type, payload, { timeoutMs: this.#timeoutMs })
-        .then(resolve, reject);
+      // A transport that throws instead of rejecting must not strand the rest of the batch.
+      try {
+        this.#transport
+          .request(this.#db, type, payload, { timeoutMs: this.#timeoutMs })
+          .then(resolve, reject);
+      } catch (err) {
+        reject(err);
+      }
     }
   };
 

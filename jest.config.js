@@ -18,5 +18,7 @@ module.exports = {
     '^@medals/core/testing$': '<rootDir>/packages/core/src/testing/index.ts',
     '^@medals/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
   },
+  // Fixed fast-check seed: the property tests are deterministic (see jest.setup.js).
+  setupFiles: ['<rootDir>/jest.setup.js'],
   testTimeout: 30000,
 };

@@ -68,8 +68,9 @@ export interface SequencerMulticastOptions {
    */
   window?: number;
   /**
-   * Most entries the sequencer keeps for members that lag; a member further
-   * behind skips ahead (with a `node:error` event). Default 100,000.
+   * Most entries the sequencer (and each member, above the stable point)
+   * keeps for members that lag, those believed down included; a member
+   * further behind skips ahead (with a `node:error` event). Default 100,000.
    */
   maxRetained?: number;
 }
@@ -99,7 +100,8 @@ export interface SequencerMulticastComponents {
  * - The leader sends newly numbered entries to every member in batches; a
  *   member delivers position after position, fetches what it misses from the
  *   leader, and acknowledges what it delivered so the leader can forget it.
- * - A new leader first asks every live member what it holds (members refuse
+ * - A new leader first asks every member what it holds, one believed down
+ *   only for a while, since it may just be slow (members refuse
  *   the old leader from then on, since they follow the election's term), so
  *   numbering resumes after the last position any member could deliver:
  *   no gap, no repeat. Members then join the new term and submit again what
@@ -274,40 +276,51 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     return !this.#stopped && this.#election.isLeader && this.#election.term === term;
   }
 
-  /** Recovers what the live members hold, then starts numbering for `term`. */
+  /**
+   * Recovers what the members hold, then starts numbering for `term`. A
+   * member believed down is still asked for `requestTimeoutMs`: the failure
+   * detector also suspects slow members, and one left out could hold
+   * positions it delivered that this term would number again.
+   */
   async #lead(term: number): Promise<void> {
     const replies = new Map<NodeId, RecoverReply>();
-    while (this.#leads(term)) {
-      const targets = this.group.filter((m) => !replies.has(m) && this.#membership.isAlive(m));
-      if (targets.length === 0) break;
-      await Promise.all(
-        targets.map(async (member) => {
+    const startedAt = this.#scheduler.now();
+    const awaited = (member: NodeId): boolean =>
+      !replies.has(member) &&
+      (this.#membership.isAlive(member) ||
+        this.#scheduler.now() - startedAt < this.#requestTimeoutMs);
+    let stopped = false;
+    const ask = async (member: NodeId): Promise<void> => {
+      while (!stopped && this.#leads(term) && awaited(member)) {
+        try {
+          const reply =
+            member === this.#self
+              ? this.#recoverReply()
+              : recoverReplySchema.parse(
+                  await this.#transport.request(
+                    member,
+                    RECOVER,
+                    { term },
+                    { timeoutMs: this.#requestTimeoutMs },
+                  ),
+                );
+          replies.set(member, reply);
+        } catch {
+          // Not reachable or not yet following this term: asked again while awaited.
           try {
-            const reply =
-              member === this.#self
-                ? this.#recoverReply()
-                : recoverReplySchema.parse(
-                    await this.#transport.request(
-                      member,
-                      RECOVER,
-                      { term },
-                      { timeoutMs: this.#requestTimeoutMs },
-                    ),
-                  );
-            replies.set(member, reply);
+            await this.#scheduler.sleep(this.#retransmitMs);
           } catch {
-            // Not reachable or not yet following this term: asked again below while it is believed up.
+            stopped = true;
           }
-        }),
-      );
-      if (targets.every((m) => replies.has(m)) || !this.#leads(term)) continue;
-      try {
-        await this.#scheduler.sleep(this.#retransmitMs);
-      } catch {
-        return;
+        }
       }
+    };
+    while (!stopped && this.#leads(term)) {
+      const targets = this.group.filter(awaited);
+      if (targets.length === 0) break;
+      await Promise.all(targets.map(ask));
     }
-    if (!this.#leads(term)) return;
+    if (stopped || !this.#leads(term)) return;
     const { sequencer, lost } = TermSequencer.fromRecovery(term, this.group, replies);
     if (lost > 0) {
       this.#report(
@@ -558,7 +571,7 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     }
   }
 
-  /** Forgets delivered entries that every live member has delivered too. */
+  /** Forgets delivered entries that every member has delivered too. */
   #applyStable(stable: number): void {
     if (stable > this.#stable) this.#stable = stable;
     const upTo = Math.min(stable, this.#delivered);
@@ -807,7 +820,7 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     }
     const sequencer = this.#activeSequencer();
     if (sequencer) {
-      sequencer.advanceStable(this.#isAlive, this.#maxRetained);
+      sequencer.advanceStable(this.#maxRetained);
       const sync = { term: sequencer.term, head: sequencer.head, stable: sequencer.stable };
       for (const member of sequencer.lagging(this.#isAlive)) {
         if (member !== this.#self) this.#send(member, SYNC, sync);

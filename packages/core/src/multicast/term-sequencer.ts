@@ -216,14 +216,20 @@ export class TermSequencer {
   }
 
   /**
-   * Moves the stable point to what every member believed up has delivered,
-   * forgets entries below it, and keeps at most `maxRetained` entries even if
-   * a member lags that far (it will skip ahead). Returns the new stable point.
+   * Moves the stable point to what every member has delivered, forgets
+   * entries below it, and keeps at most `maxRetained` entries even if a
+   * member lags that far (it will skip ahead). Returns the new stable point.
+   *
+   * Members believed down count too: a failure detector also suspects slow
+   * members, and one wrongly suspected would come back to find the entries
+   * it missed forgotten, skip them, and break agreement and its senders'
+   * order. A member that really crashed holds the stable point back until
+   * `maxRetained` entries are kept.
    */
-  advanceStable(isAlive: (member: NodeId) => boolean, maxRetained: number): number {
+  advanceStable(maxRetained: number): number {
     let stable = this.head;
-    for (const [member, delivered] of this.#acked) {
-      if (isAlive(member) && delivered < stable) stable = delivered;
+    for (const delivered of this.#acked.values()) {
+      if (delivered < stable) stable = delivered;
     }
     stable = Math.max(stable, this.head - maxRetained, this.#stable);
     this.#stable = stable;

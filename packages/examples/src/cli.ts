@@ -1,12 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { runCacofonix, cacofonixUsage } from './cli/cacofonix-command';
-import { clusterUsage, runCluster } from './cli/cluster-command';
-import { evalUsage, runEval } from './cli/eval-command';
-import { nodeUsage, runNode } from './cli/node-command';
-import { runTablet, tabletUsage } from './cli/tablet-command';
 import { UsageError } from './cli/usage-error';
-import { runInMemoryDemo } from './demo/in-memory-demo';
 
 const USAGE = `usage: medals <command> [options]   (medals <command> --help for its options)
 
@@ -37,19 +31,43 @@ async function runDemo(args: string[]): Promise<number> {
   }
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
+  const { runInMemoryDemo } = await import('./demo/in-memory-demo.js');
   await runInMemoryDemo({ durationMs, seed, signal: controller.signal });
   return 0;
 }
 
-const commands: Readonly<
-  Record<string, { run: (args: string[]) => Promise<number>; usage: string }>
-> = {
-  cluster: { run: runCluster, usage: clusterUsage },
-  node: { run: runNode, usage: nodeUsage },
-  tablet: { run: runTablet, usage: tabletUsage },
-  cacofonix: { run: runCacofonix, usage: cacofonixUsage },
-  eval: { run: runEval, usage: evalUsage },
-  demo: { run: runDemo, usage: demoUsage },
+interface Command {
+  run: (args: string[]) => Promise<number>;
+  usage: string;
+}
+
+/**
+ * Each command's module is loaded when that command runs: a `medals node`
+ * process (one per node of a cluster) then never loads the charting library
+ * of `eval`, and starts sooner.
+ */
+const commands: Readonly<Record<string, () => Promise<Command>>> = {
+  cluster: async () => {
+    const { runCluster, clusterUsage } = await import('./cli/cluster-command.js');
+    return { run: runCluster, usage: clusterUsage };
+  },
+  node: async () => {
+    const { runNode, nodeUsage } = await import('./cli/node-command.js');
+    return { run: runNode, usage: nodeUsage };
+  },
+  tablet: async () => {
+    const { runTablet, tabletUsage } = await import('./cli/tablet-command.js');
+    return { run: runTablet, usage: tabletUsage };
+  },
+  cacofonix: async () => {
+    const { runCacofonix, cacofonixUsage } = await import('./cli/cacofonix-command.js');
+    return { run: runCacofonix, usage: cacofonixUsage };
+  },
+  eval: async () => {
+    const { runEval, evalUsage } = await import('./cli/eval-command.js');
+    return { run: runEval, usage: evalUsage };
+  },
+  demo: async () => ({ run: runDemo, usage: demoUsage }),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -58,11 +76,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return name === undefined ? 2 : 0;
   }
-  const command = commands[name];
-  if (command === undefined) {
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (load === undefined) {
     process.stderr.write(`medals: unknown command ${name}\n${USAGE}`);
     return 2;
   }
+  const command = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(command.usage);
     return 0;

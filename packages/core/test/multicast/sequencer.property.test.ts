@@ -113,7 +113,7 @@ describe('SequencerMulticast properties', () => {
           expect(fromLive).toHaveLength(PER_NODE * correct.length);
         }
       }),
-      { numRuns: Number(process.env.SEQ_RUNS ?? 200) },
+      { numRuns: 200 },
     );
   });
 
@@ -151,7 +151,7 @@ describe('SequencerMulticast properties', () => {
           }
         },
       ),
-      { numRuns: Number(process.env.SEQ_RUNS ?? 200) },
+      { numRuns: 200 },
     );
   });
 });

@@ -30,7 +30,7 @@ import {
   positiveMs,
 } from './clock-sync-limits';
 import type { ClockSyncComponents } from './clock-sync-components';
-import { clockSyncComponents, clockSyncGroup } from './clock-sync-components';
+import { applyCorrection, clockSyncComponents, clockSyncGroup } from './clock-sync-components';
 import { faultTolerantAverage } from './fault-tolerant-average';
 import { reportError } from '../contracts/events';
 
@@ -401,17 +401,13 @@ export class BerkeleyClockSync implements ClockSync, Startable {
   }
 
   #apply(deltaMs: number, server: NodeId, round: number): void {
-    this.clock.adjust(deltaMs, {
-      mode: this.#mode,
-      ...(this.#maxSlewPpm !== undefined ? { maxSlewPpm: this.#maxSlewPpm } : {}),
-    });
-    this.#c.events.emit('clockAdjusted', {
-      node: this.#c.nodeId,
+    applyCorrection(
+      this.#c,
+      { mode: this.#mode, maxSlewPpm: this.#maxSlewPpm },
       deltaMs,
-      mode: this.#mode,
       server,
       round,
-    });
+    );
   }
 
   #onPoll(msg: BerkeleyPoll, ctx: MessageContext): BerkeleyClockReading {

@@ -1,6 +1,6 @@
 import type { DependencyContainer } from 'tsyringe';
 import type { EventBus } from '../contracts/events';
-import type { Clock, Random, ScopedScheduler } from '../contracts/time';
+import type { AdjustMode, Clock, Random, ScopedScheduler } from '../contracts/time';
 import { Tokens } from '../contracts/tokens';
 import type { NodeId, Transport } from '../contracts/transport';
 
@@ -41,4 +41,29 @@ export function clockSyncGroup(
   const ids = [...new Set(group ?? members)].sort();
   if (!ids.includes(self)) throw new RangeError(`${component}: the group must include ${self}`);
   return ids;
+}
+
+/** How a clock sync component applies a correction to its clock. */
+export interface CorrectionMode {
+  readonly mode: AdjustMode;
+  /** Largest slew rate, for `'slew'`; the clock's default when undefined. */
+  readonly maxSlewPpm: number | undefined;
+}
+
+/**
+ * Applies a correction of `deltaMs` to the node's clock and tells the node's
+ * bus with a `clockAdjusted` event naming the time server and the round.
+ */
+export function applyCorrection(
+  c: ClockSyncComponents,
+  how: CorrectionMode,
+  deltaMs: number,
+  server: NodeId,
+  round: number,
+): void {
+  c.clock.adjust(deltaMs, {
+    mode: how.mode,
+    ...(how.maxSlewPpm !== undefined ? { maxSlewPpm: how.maxSlewPpm } : {}),
+  });
+  c.events.emit('clockAdjusted', { node: c.nodeId, deltaMs, mode: how.mode, server, round });
 }

@@ -20,7 +20,7 @@ import {
   positiveMs,
 } from './clock-sync-limits';
 import type { ClockSyncComponents } from './clock-sync-components';
-import { clockSyncComponents, clockSyncGroup } from './clock-sync-components';
+import { applyCorrection, clockSyncComponents, clockSyncGroup } from './clock-sync-components';
 import { reportError } from '../contracts/events';
 
 /** Options of {@link cristian}. */
@@ -288,17 +288,13 @@ export class CristianClockSync implements ClockSync, Startable {
   }
 
   #apply(deltaMs: number, server: NodeId, round: number): void {
-    this.clock.adjust(deltaMs, {
-      mode: this.#mode,
-      ...(this.#maxSlewPpm !== undefined ? { maxSlewPpm: this.#maxSlewPpm } : {}),
-    });
-    this.#c.events.emit('clockAdjusted', {
-      node: this.#c.nodeId,
+    applyCorrection(
+      this.#c,
+      { mode: this.#mode, maxSlewPpm: this.#maxSlewPpm },
       deltaMs,
-      mode: this.#mode,
       server,
       round,
-    });
+    );
   }
 
   #report(

@@ -11,6 +11,8 @@ import type { LatencySummary } from './stats';
 
 const concurrencies = [5, 8, 10];
 const requestsPerClient = 100;
+/** Unmeasured requests per client made first against each server. */
+const warmupRequestsPerClient = 200;
 
 /**
  * The report's Table 1: 5, 8 and 10 concurrent clients, 100 requests each
@@ -35,6 +37,17 @@ export const latencyExperiment: Experiment = {
         const add = (key: string, more: RequestSample[]): void => {
           samples.set(key, [...(samples.get(key) ?? []), ...more]);
         };
+        // Cold servers (JIT, first connections) would inflate the first level's figures.
+        context.progress('warming both servers up (not measured)');
+        for (const server of [single.node.url ?? '', cluster.frontEnds[0].url ?? '']) {
+          await runClients({
+            clients: Math.max(...concurrencies),
+            requestsPerClient: warmupRequestsPerClient,
+            serverFor: () => server,
+            token: context.options.token,
+            clientPrefix: 'latency-warmup',
+          });
+        }
         for (let round = 1; round <= rounds; round++) {
           for (const clients of concurrencies) {
             context.progress(`round ${round}/${rounds}: ${clients} clients`);
@@ -132,7 +145,7 @@ Each of 5, 8 and 10 concurrent clients makes ${requestsPerClient} requests one a
 per request as the client sees it, in ms, over ${rounds} round(s) pooled
 (${rows[0]?.single.count ?? 0} requests per cell at 5 clients). Single-tier: one process with the
 store in-process. Two-tier: one front-end process forwarding to the db process, clients assigned by the
-dispatcher. Both ran side by side and were measured alternately.
+dispatcher. Both ran side by side, were warmed up unmeasured first, and were measured alternately.
 
 Service: ${o.transport}, ${o.election}, clock sync ${o.clockSync}, ${o.multicast}, raffle every
 ${o.raffleEvery}, ${o.store} store. The report's figures (Python, 4-core i7-3610QM) are beside ours.

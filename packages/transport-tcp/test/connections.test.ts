@@ -1,7 +1,7 @@
 import { InvalidMessageError, JsonCodec, PeerUnreachableError } from '@medals/core';
 import type { TcpTransportOptions } from '@medals/transport-tcp';
 import { tcp, TcpTransport } from '@medals/transport-tcp';
-import { connected, openSockets, waitFor } from './helpers/wait';
+import { connected, trackSockets, waitFor } from './helpers/wait';
 
 describe('TcpTransport connections', () => {
   let live: TcpTransport[] = [];
@@ -27,7 +27,7 @@ describe('TcpTransport connections', () => {
 
   it('keeps exactly one connection when two nodes dial each other at once', async () => {
     for (let round = 0; round < 10; round += 1) {
-      const baseline = openSockets();
+      const sockets = trackSockets();
       const a = transport('a');
       const b = transport('b');
       await startPair(a, b);
@@ -43,13 +43,14 @@ describe('TcpTransport connections', () => {
       expect(a.stats().connectionsEstablished).toBe(2);
       expect(b.stats().connectionsEstablished).toBe(2);
       // Both ends of the one connection left, nothing more.
-      await waitFor(() => openSockets() === baseline + 2, 'the duplicate connection to close');
+      await waitFor(() => sockets.open() === 2, 'the duplicate connection to close');
       for (let i = 0; i < 20; i += 1) {
         await expect(a.request('b', 'ping', i)).resolves.toMatchObject({ payload: i });
         await expect(b.request('a', 'ping', i)).resolves.toMatchObject({ payload: i });
       }
       expect(disconnects).toEqual([]);
-      expect(openSockets()).toBe(baseline + 2);
+      expect(sockets.open()).toBe(2);
+      sockets.stop();
       await Promise.all([a.stop(), b.stop()]);
     }
   });

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RunningRole } from '@medals/examples';
 import { DispatcherClient, LeastLoadedDispatcher, startRole } from '@medals/examples';
-import { testOptions } from './cluster';
+import { testOptions, waitFor } from './cluster';
 import { raw } from './raw-http';
 
 describe('LeastLoadedDispatcher', () => {
@@ -66,14 +66,6 @@ async function fakeFrontEnd(): Promise<FakeFrontEnd> {
   await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
   fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
   return fake;
-}
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 describe('the dispatcher role', () => {

@@ -1,15 +1,7 @@
 import { OlympicClient } from '@medals/examples';
 import type { RaffleView } from '@medals/examples';
-import { TOKEN, startCluster, testOptions } from './cluster';
+import { TOKEN, startCluster, testOptions, waitFor } from './cluster';
 import type { TestCluster } from './cluster';
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe.each(['lamport', 'sequencer'] as const)('the raffle over %s multicast', (multicast) => {
   let cluster: TestCluster;

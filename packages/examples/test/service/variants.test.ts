@@ -1,13 +1,5 @@
 import { OlympicClient } from '@medals/examples';
-import { TOKEN, startCluster, testOptions } from './cluster';
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import { TOKEN, startCluster, testOptions, waitFor } from './cluster';
 
 describe('the two-tier service with other algorithms and transports', () => {
   it('serves over the HTTP transport with ring election and Cristian clock sync, all agreeing on one leader', async () => {

@@ -1,3 +1,5 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { Socket } from 'node:net';
 import type { Transport } from '@medals/core';
 
 /**
@@ -29,7 +31,30 @@ export function connected(transport: Transport, peer: string): Promise<void> {
   });
 }
 
-/** Number of TCP sockets open in this process. */
-export function openSockets(): number {
-  return process.getActiveResourcesInfo().filter((kind) => kind === 'TCPSocketWrap').length;
+/** The sockets this process opens from now on (dialled or accepted), and how many are still open. */
+export interface SocketTracker {
+  /** How many of them are not destroyed. */
+  open(): number;
+  /** Stops watching for new sockets. */
+  stop(): void;
+}
+
+/**
+ * Watches the sockets created from now on through Node's `net` diagnostics
+ * channels, so a test counts its own connections and not those another test
+ * file left closing in the same worker.
+ */
+export function trackSockets(): SocketTracker {
+  const sockets: Socket[] = [];
+  const onSocket = (message: unknown): void => {
+    sockets.push((message as { socket: Socket }).socket);
+  };
+  const channels = ['net.client.socket', 'net.server.socket'];
+  for (const channel of channels) subscribe(channel, onSocket);
+  return {
+    open: () => sockets.filter((socket) => !socket.destroyed).length,
+    stop: () => {
+      for (const channel of channels) unsubscribe(channel, onSocket);
+    },
+  };
 }

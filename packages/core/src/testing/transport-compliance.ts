@@ -1,4 +1,5 @@
 /// <reference types="jest" />
+import { createHook } from 'node:async_hooks';
 import type { Codec } from '../contracts/codec';
 import {
   AbortError,
@@ -23,22 +24,31 @@ export interface TransportComplianceOptions {
   teardown?(): Promise<void> | void;
 }
 
-/** Resource kinds that a stopped transport must not leave behind. */
-const LEAKABLE = new Set([
-  'Timeout',
-  'TCPSocketWrap',
-  'TCPServerWrap',
-  'PipeWrap',
-  'PipeServerWrap',
-  'HTTPParser',
-]);
+/** Async resource types that a stopped transport must not leave behind. */
+const LEAKABLE = new Set(['Timeout', 'TCPWRAP', 'TCPSERVERWRAP', 'PIPEWRAP', 'PIPESERVERWRAP']);
 
-function countResources(): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const kind of process.getActiveResourcesInfo()) {
-    if (LEAKABLE.has(kind)) counts.set(kind, (counts.get(kind) ?? 0) + 1);
-  }
-  return counts;
+/**
+ * Watches the timers, sockets and servers created from now on, so a test
+ * judges only what its own transports created, not what another test file
+ * left behind in the same worker. `left()` stops watching and lists the
+ * types of those not yet closed.
+ */
+function trackResources(): { left(): string[] } {
+  const live = new Map<number, string>();
+  const hook = createHook({
+    init(asyncId, type) {
+      if (LEAKABLE.has(type)) live.set(asyncId, type);
+    },
+    destroy(asyncId) {
+      live.delete(asyncId);
+    },
+  }).enable();
+  return {
+    left() {
+      hook.disable();
+      return [...live.values()].sort();
+    },
+  };
 }
 
 function nextTick(): Promise<void> {
@@ -261,7 +271,7 @@ export function transportCompliance(name: string, options: TransportComplianceOp
     });
 
     it('rejects pending requests on stop() and leaves no timers or sockets behind', async () => {
-      const before = countResources();
+      const resources = trackResources();
       const [a, b] = await connect();
       b!.handle('never', () => new Promise(() => undefined));
       b!.handle('ping', () => 'pong');
@@ -274,9 +284,7 @@ export function transportCompliance(name: string, options: TransportComplianceOp
       await a!.stop();
       await b!.stop();
       await nextTick();
-      const after = countResources();
-      for (const [kind, count] of after)
-        expect({ kind, count }).toEqual({ kind, count: Math.min(count, before.get(kind) ?? 0) });
+      expect(resources.left()).toEqual([]);
     });
   });
 }

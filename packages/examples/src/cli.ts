@@ -47,26 +47,17 @@ interface Command {
  * of `eval`, and starts sooner.
  */
 const commands: Readonly<Record<string, () => Promise<Command>>> = {
-  cluster: async () => {
-    const { runCluster, clusterUsage } = await import('./cli/cluster-command.js');
-    return { run: runCluster, usage: clusterUsage };
-  },
-  node: async () => {
-    const { runNode, nodeUsage } = await import('./cli/node-command.js');
-    return { run: runNode, usage: nodeUsage };
-  },
-  tablet: async () => {
-    const { runTablet, tabletUsage } = await import('./cli/tablet-command.js');
-    return { run: runTablet, usage: tabletUsage };
-  },
-  cacofonix: async () => {
-    const { runCacofonix, cacofonixUsage } = await import('./cli/cacofonix-command.js');
-    return { run: runCacofonix, usage: cacofonixUsage };
-  },
-  eval: async () => {
-    const { runEval, evalUsage } = await import('./cli/eval-command.js');
-    return { run: runEval, usage: evalUsage };
-  },
+  cluster: () =>
+    import('./cli/cluster-command.js').then((m) => ({ run: m.runCluster, usage: m.clusterUsage })),
+  node: () => import('./cli/node-command.js').then((m) => ({ run: m.runNode, usage: m.nodeUsage })),
+  tablet: () =>
+    import('./cli/tablet-command.js').then((m) => ({ run: m.runTablet, usage: m.tabletUsage })),
+  cacofonix: () =>
+    import('./cli/cacofonix-command.js').then((m) => ({
+      run: m.runCacofonix,
+      usage: m.cacofonixUsage,
+    })),
+  eval: () => import('./cli/eval-command.js').then((m) => ({ run: m.runEval, usage: m.evalUsage })),
   demo: async () => ({ run: runDemo, usage: demoUsage }),
 };
 

@@ -2,7 +2,7 @@ import { launchCluster, launchSingle } from '../cli/launch-cluster';
 import { DispatcherClient } from '../service';
 import { barChart } from './chart';
 import type { Experiment, ExperimentContext, ExperimentResult } from './experiment';
-import { runClients } from './load-generator';
+import { runClients, warmUp } from './load-generator';
 import type { RequestSample } from './load-generator';
 import { markdownTable } from './markdown';
 import { reportTable1 } from './report-figures';
@@ -11,8 +11,8 @@ import type { LatencySummary } from './stats';
 
 const concurrencies = [5, 8, 10];
 const requestsPerClient = 100;
-/** Unmeasured requests per client made first against each server. */
-const warmupRequestsPerClient = 200;
+/** How long each server is loaded, unmeasured, before the first level. */
+const warmUpMs = 3_000;
 
 /**
  * The report's Table 1: 5, 8 and 10 concurrent clients, 100 requests each
@@ -39,15 +39,11 @@ export const latencyExperiment: Experiment = {
         };
         // Cold servers (JIT, first connections) would inflate the first level's figures.
         context.progress('warming both servers up (not measured)');
-        for (const server of [single.node.url ?? '', cluster.frontEnds[0].url ?? '']) {
-          await runClients({
-            clients: Math.max(...concurrencies),
-            requestsPerClient: warmupRequestsPerClient,
-            serverFor: () => server,
-            token: context.options.token,
-            clientPrefix: 'latency-warmup',
-          });
-        }
+        await warmUp({
+          servers: [single.node.url ?? '', cluster.frontEnds[0].url ?? ''],
+          durationMs: context.quick ? 1_000 : warmUpMs,
+          token: context.options.token,
+        });
         for (let round = 1; round <= rounds; round++) {
           for (const clients of concurrencies) {
             context.progress(`round ${round}/${rounds}: ${clients} clients`);

@@ -1,23 +1,31 @@
 import { FileTallyStore, MemoryTallyStore } from '@medals/core';
 import type { TallyStore } from '@medals/core';
-import { PostgresTallyStore } from '@medals/store-postgres';
+import type * as PostgresModule from '@medals/store-postgres';
 import type { ServiceOptions } from './index';
 
 /** Default PostgreSQL connection string when neither `pgUrl` nor `MEDALS_PG_URL` is set. */
 export const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
-/** The tally store `options.store` names, not started. */
+/**
+ * The tally store `options.store` names, not started. The PostgreSQL store
+ * (and `pg` with it) is loaded only when it is chosen, so the other nodes
+ * do not pay for it at start.
+ */
 export function createTallyStore(options: ServiceOptions): TallyStore {
   switch (options.store) {
     case 'memory':
       return new MemoryTallyStore();
     case 'file':
       return new FileTallyStore({ directory: options.dataDir });
-    case 'postgres':
+    case 'postgres': {
+      // require, not import(): jest runs this file as CommonJS without VM modules.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { PostgresTallyStore } = require('@medals/store-postgres') as typeof PostgresModule;
       return new PostgresTallyStore({
         connectionString: options.pgUrl ?? process.env.MEDALS_PG_URL ?? DEFAULT_PG_URL,
         applicationName: 'medals-db',
         ...(options.pgSchema === undefined ? {} : { schema: options.pgSchema }),
       });
+    }
   }
 }

@@ -27,29 +27,7 @@ export function testOptions(overrides: Partial<ServiceOptions> = {}): ServiceOpt
   };
 }
 
-/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs` saying `what`. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 15_000,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      const cause = lastError === undefined ? '' : ` (last error: ${(lastError as Error).message})`;
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${cause}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
+export { waitFor } from '../wait-for';
 
 /** Whether a process with `pid` exists. */
 export function alive(pid: number): boolean {

@@ -3,19 +3,7 @@ import type { AddressInfo, Server } from 'node:net';
 import type { RunningRole, ServiceOptions } from '@medals/examples';
 import { defaultServiceOptions, startRole } from '@medals/examples';
 
-/** Polls `condition` every 50 ms until it holds; fails after `timeoutMs` saying `what` was awaited. */
-export async function waitFor(
-  condition: () => Promise<boolean>,
-  timeoutMs = 10_000,
-  what = 'the condition',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+export { waitFor } from '../wait-for';
 
 /** The token every test service is started with. */
 export const TOKEN = 'test-token-of-cacofonix';

@@ -106,24 +106,28 @@ describe('the dispatcher role', () => {
 
   it('stops assigning a front-end whose health check fails and takes it back when it recovers', async () => {
     fakes[1].healthy = false;
-    await waitFor(async () => (await client.servers())[1].alive === false);
+    await waitFor('fe2 marked down', async () => (await client.servers())[1].alive === false);
     expect(events).toContain('dispatcher:serverDown');
     for (let i = 0; i < 4; i++) expect(await client.getServer()).toBe(fakes[0].url);
     fakes[1].healthy = true;
-    await waitFor(async () => (await client.servers())[1].alive);
+    await waitFor('fe2 marked up', async () => (await client.servers())[1].alive);
     expect(events).toContain('dispatcher:serverUp');
     expect(await client.getServer()).toBe(fakes[1].url);
   });
 
   it('answers 503 when no front-end is alive', async () => {
     for (const fake of fakes) fake.healthy = false;
-    await waitFor(async () => (await client.servers()).every((s) => !s.alive));
+    await waitFor('every front-end marked down', async () =>
+      (await client.servers()).every((s) => !s.alive),
+    );
     await expect(raw(role.url as string, 'GET', '/getServer')).resolves.toMatchObject({
       status: 503,
       body: { error: expect.any(String) },
     });
     for (const fake of fakes) fake.healthy = true;
-    await waitFor(async () => (await client.servers()).every((s) => s.alive));
+    await waitFor('every front-end marked up', async () =>
+      (await client.servers()).every((s) => s.alive),
+    );
   });
 
   it.each([

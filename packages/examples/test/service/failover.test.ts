@@ -46,9 +46,9 @@ describe('a front-end that stops under load', () => {
     try {
       // The clients may finish before the health checks have failed often enough to tell.
       await waitFor(
+        'the dispatcher to mark the stopped front-end down',
         async () => (await dispatcher.servers()).find((s) => s.url === doomed.url)?.alive === false,
         5_000,
-        'the dispatcher to mark the stopped front-end down',
       );
       expect(await dispatcher.getServer()).toBe(cluster.frontEnds[1].url);
       // A client fast enough to finish on the doomed front-end moves on at its next request.

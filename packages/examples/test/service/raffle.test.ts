@@ -41,7 +41,7 @@ describe.each(['lamport', 'sequencer'] as const)('the raffle over %s multicast',
     const total = clients.length * perClient;
     const [a, b] = [clients[0], clients[1]];
     // Deliveries reach the two front-ends at slightly different moments: wait until both caught up.
-    await waitFor(async () => {
+    await waitFor('both front-ends to list the same raffle', async () => {
       const [ra, rb] = await Promise.all([a.raffle(), b.raffle()]);
       return (
         ra.entries.length === total / 10 &&

@@ -22,7 +22,7 @@ describe('the two-tier service with other algorithms and transports', () => {
       await expect(client.incrementMedalTally('Rome', 'gold')).resolves.toMatchObject({ gold: 1 });
       await expect(client.getMedalTally('Rome')).resolves.toMatchObject({ gold: 1 });
       const roles = [cluster.db, ...cluster.frontEnds];
-      await waitFor(async () => {
+      await waitFor('a leader every node agrees on', async () => {
         const leaders = await Promise.all(roles.map(async (role) => (await role.status()).leader));
         return leaders[0] !== null && leaders.every((leader) => leader === leaders[0]);
       });
@@ -52,7 +52,7 @@ describe('the two-tier service with other algorithms and transports', () => {
         Promise.all(roles.map(async (role) => (await role.status()).clockOffsetMs as number));
       const before = await offsets();
       expect(Math.max(...before) - Math.min(...before)).toBeGreaterThan(5_000);
-      await waitFor(async () => {
+      await waitFor('the clocks to come within 50 ms', async () => {
         const now = await offsets();
         return Math.max(...now) - Math.min(...now) < 50;
       });

@@ -3,6 +3,10 @@ import type { NodeId, Plugin } from '@medals/core';
 import { Simulation, berkeley, cristian, staticLeader } from '@medals/core';
 import { clockSync, spread } from './support/clock-sync-cluster';
 
+// 200 simulated runs take about 10 s alone and three times that beside other suites on a
+// loaded 2-core machine; the timeout is there to catch a hang, not to time the simulator.
+jest.setTimeout(120_000);
+
 const HOUR = 3_600_000;
 const MAX_DRIFT_PPM = 100;
 /** Rounding of clock readings near 2026 in ms (a double's step there is about 2.4e-4 ms). */

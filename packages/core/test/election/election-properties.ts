@@ -19,64 +19,76 @@ function faultsFor(seed: number): Fault[] {
   });
 }
 
+// 200 simulated runs take about 10 s alone and three times that beside other suites on a
+// loaded 2-core machine; the timeout is there to catch a hang, not to time the simulator.
+const PROPERTY_TIMEOUT_MS = 120_000;
+
 /**
  * Declares the safety and liveness properties of an election, each over 200
  * seeds of random crashes, restarts and partitions.
  */
 export function electionProperties(name: string, plugins: ElectionPlugins): void {
   describe(`${name} properties`, () => {
-    it('never names two leaders for one term, and terms never go back (200 seeds, 5% loss and duplication)', async () => {
-      await fc.assert(
-        fc.asyncProperty(fc.integer(), async (seed) => {
-          const sim = new Simulation({
-            seed,
-            nodes: NODES,
-            plugins,
-            conditions: { ...FAST_LINKS, loss: 0.05, duplicate: 0.05 },
-            faults: faultsFor(seed),
-            ignoreEvents: ['peerSuspected', 'peerRecovered', 'electionStarted'],
-          });
-          await sim.start();
-          await sim.runFor(FAULTS_UNTIL_MS + 500);
-          await sim.stop();
-          expect(termsWithTwoLeaders(sim)).toEqual([]);
-          expect(termsGoingBack(sim)).toEqual([]);
-        }),
-        { numRuns: 200 },
-      );
-    });
+    it(
+      'never names two leaders for one term, and terms never go back (200 seeds, 5% loss and duplication)',
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(fc.integer(), async (seed) => {
+            const sim = new Simulation({
+              seed,
+              nodes: NODES,
+              plugins,
+              conditions: { ...FAST_LINKS, loss: 0.05, duplicate: 0.05 },
+              faults: faultsFor(seed),
+              ignoreEvents: ['peerSuspected', 'peerRecovered', 'electionStarted'],
+            });
+            await sim.start();
+            await sim.runFor(FAULTS_UNTIL_MS + 500);
+            await sim.stop();
+            expect(termsWithTwoLeaders(sim)).toEqual([]);
+            expect(termsGoingBack(sim)).toEqual([]);
+          }),
+          { numRuns: 200 },
+        );
+      },
+      PROPERTY_TIMEOUT_MS,
+    );
 
-    it(`agrees on one live leader within ${SETTLE_BOUND_MS} ms once faults stop (200 seeds)`, async () => {
-      await fc.assert(
-        fc.asyncProperty(fc.integer(), async (seed) => {
-          const sim = new Simulation({
-            seed,
-            nodes: NODES,
-            plugins,
-            conditions: FAST_LINKS,
-            faults: faultsFor(seed),
-            ignoreEvents: ['peerSuspected', 'peerRecovered', 'electionStarted'],
-          });
-          await sim.start();
-          await sim.runFor(FAULTS_UNTIL_MS);
-          const agreed = await sim.runUntil(() => agreement(sim) !== undefined, SETTLE_BOUND_MS);
-          const settledAt = sim.now;
-          // Agreement must last: nothing is left to disturb it.
-          await sim.runFor(300);
-          const still = agreement(sim);
-          await sim.stop();
-          expect({
-            agreed,
-            settledAfterMs: settledAt - FAULTS_UNTIL_MS,
-            stillAgreed: still !== undefined,
-          }).toEqual({
-            agreed: true,
-            settledAfterMs: settledAt - FAULTS_UNTIL_MS,
-            stillAgreed: true,
-          });
-        }),
-        { numRuns: 200 },
-      );
-    });
+    it(
+      `agrees on one live leader within ${SETTLE_BOUND_MS} ms once faults stop (200 seeds)`,
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(fc.integer(), async (seed) => {
+            const sim = new Simulation({
+              seed,
+              nodes: NODES,
+              plugins,
+              conditions: FAST_LINKS,
+              faults: faultsFor(seed),
+              ignoreEvents: ['peerSuspected', 'peerRecovered', 'electionStarted'],
+            });
+            await sim.start();
+            await sim.runFor(FAULTS_UNTIL_MS);
+            const agreed = await sim.runUntil(() => agreement(sim) !== undefined, SETTLE_BOUND_MS);
+            const settledAt = sim.now;
+            // Agreement must last: nothing is left to disturb it.
+            await sim.runFor(300);
+            const still = agreement(sim);
+            await sim.stop();
+            expect({
+              agreed,
+              settledAfterMs: settledAt - FAULTS_UNTIL_MS,
+              stillAgreed: still !== undefined,
+            }).toEqual({
+              agreed: true,
+              settledAfterMs: settledAt - FAULTS_UNTIL_MS,
+              stillAgreed: true,
+            });
+          }),
+          { numRuns: 200 },
+        );
+      },
+      PROPERTY_TIMEOUT_MS,
+    );
   });
 }

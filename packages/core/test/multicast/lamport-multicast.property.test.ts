@@ -3,6 +3,10 @@ import type { NodeId, Plugin } from '@medals/core';
 import { heartbeat, lamportMulticast } from '@medals/core';
 import { runMulticastTrial } from '@medals/core/testing';
 
+// 200 simulated runs take about 10 s alone and three times that beside other suites on a
+// loaded 2-core machine; the timeout is there to catch a hang, not to time the simulator.
+jest.setTimeout(120_000);
+
 const plugins = (_id: NodeId, group: readonly NodeId[]): Plugin[] => [
   heartbeat({ intervalMs: 50, timeoutMs: 400, members: group }),
   lamportMulticast({ group }),

@@ -5,6 +5,10 @@ import type { CompliancePayload } from '@medals/core/testing';
 import { checkMulticastHistory, MulticastRecorder, runMulticastTrial } from '@medals/core/testing';
 import { AppointedLeaders, oracleMembership } from './sequencer-test-cluster';
 
+// 200 simulated runs take about 10 s alone and three times that beside other suites on a
+// loaded 2-core machine; the timeout is there to catch a hang, not to time the simulator.
+jest.setTimeout(120_000);
+
 const GROUP: readonly NodeId[] = ['n1', 'n2', 'n3'];
 const CALM: LinkConditions = { latency: { min: 1, max: 5 } };
 const WARMUP_MS = 100;

@@ -3,6 +3,10 @@ import type { LinkConditions, NodeId, Raffle } from '@medals/core';
 import { everyNthRaffle, sequencerMulticast, Simulation, Tokens } from '@medals/core';
 import { AppointedLeaders, oracleMembership } from '../multicast/sequencer-test-cluster';
 
+// 200 simulated runs take about 10 s alone and three times that beside other suites on a
+// loaded 2-core machine; the timeout is there to catch a hang, not to time the simulator.
+jest.setTimeout(120_000);
+
 const GROUP: readonly NodeId[] = ['n1', 'n2', 'n3'];
 const CALM: LinkConditions = { latency: { min: 1, max: 5 } };
 const FAULTS_UNTIL_MS = 600;

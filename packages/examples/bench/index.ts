@@ -105,7 +105,6 @@ async function latencyRounds(
 async function main(): Promise<void> {
   const results: BenchResult[] = [];
   const placement = planCpuPlacement();
-  const servers: number[] = [];
   const place = (pids: number[], pinned: boolean): void => {
     if (!placement.pinned) return;
     pinProcess(process.pid, pinned ? placement.generator : placement.all);
@@ -121,7 +120,7 @@ async function main(): Promise<void> {
   const oneFrontEnd = await launchCluster({ frontEnds: 1, options, dispatcher: false });
   const singleUrl = single.node.url ?? '';
   const frontEndUrl = oneFrontEnd.frontEnds[0].url ?? '';
-  servers.push(plain.pid, single.node.pid, oneFrontEnd.db.pid, oneFrontEnd.frontEnds[0].pid);
+  const servers = [plain.pid, single.node.pid, oneFrontEnd.db.pid, oneFrontEnd.frontEnds[0].pid];
   try {
     place(servers, true);
     // Cold servers (JIT, first connections) would make the first round an outlier.

@@ -2,10 +2,9 @@ import fc from 'fast-check';
 import type { NodeId, Plugin } from '@medals/core';
 import { Simulation, berkeley, cristian, staticLeader } from '@medals/core';
 import { clockSync, spread } from './support/clock-sync-cluster';
+import { PROPERTY_TIMEOUT_MS } from '../property-timeout';
 
-// 200 simulated runs take about 10 s alone and three times that beside other suites on a
-// loaded 2-core machine; the timeout is there to catch a hang, not to time the simulator.
-jest.setTimeout(120_000);
+jest.setTimeout(PROPERTY_TIMEOUT_MS);
 
 const HOUR = 3_600_000;
 const MAX_DRIFT_PPM = 100;

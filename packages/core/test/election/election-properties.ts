@@ -1,8 +1,9 @@
 import fc from 'fast-check';
-import type { Fault } from '@medals/core';
+import type { Fault, LinkConditions } from '@medals/core';
 import { SeededRandom, Simulation, randomFaults } from '@medals/core';
 import type { ElectionPlugins } from './election-runs';
 import { FAST_LINKS, agreement, termsGoingBack, termsWithTwoLeaders } from './election-runs';
+import { PROPERTY_TIMEOUT_MS } from '../property-timeout';
 
 const NODES = ['n1', 'n2', 'n3', 'n4', 'n5'];
 /** Faults happen in the first second; everything is healed and restarted at its end. */
@@ -19,9 +20,21 @@ function faultsFor(seed: number): Fault[] {
   });
 }
 
-// 200 simulated runs take about 10 s alone and three times that beside other suites on a
-// loaded 2-core machine; the timeout is there to catch a hang, not to time the simulator.
-const PROPERTY_TIMEOUT_MS = 120_000;
+/** Five nodes under the faults of `seed`, over links with `conditions`. */
+function simulationOf(
+  seed: number,
+  plugins: ElectionPlugins,
+  conditions: LinkConditions,
+): Simulation {
+  return new Simulation({
+    seed,
+    nodes: NODES,
+    plugins,
+    conditions,
+    faults: faultsFor(seed),
+    ignoreEvents: ['peerSuspected', 'peerRecovered', 'electionStarted'],
+  });
+}
 
 /**
  * Declares the safety and liveness properties of an election, each over 200
@@ -34,14 +47,7 @@ export function electionProperties(name: string, plugins: ElectionPlugins): void
       async () => {
         await fc.assert(
           fc.asyncProperty(fc.integer(), async (seed) => {
-            const sim = new Simulation({
-              seed,
-              nodes: NODES,
-              plugins,
-              conditions: { ...FAST_LINKS, loss: 0.05, duplicate: 0.05 },
-              faults: faultsFor(seed),
-              ignoreEvents: ['peerSuspected', 'peerRecovered', 'electionStarted'],
-            });
+            const sim = simulationOf(seed, plugins, { ...FAST_LINKS, loss: 0.05, duplicate: 0.05 });
             await sim.start();
             await sim.runFor(FAULTS_UNTIL_MS + 500);
             await sim.stop();
@@ -59,14 +65,7 @@ export function electionProperties(name: string, plugins: ElectionPlugins): void
       async () => {
         await fc.assert(
           fc.asyncProperty(fc.integer(), async (seed) => {
-            const sim = new Simulation({
-              seed,
-              nodes: NODES,
-              plugins,
-              conditions: FAST_LINKS,
-              faults: faultsFor(seed),
-              ignoreEvents: ['peerSuspected', 'peerRecovered', 'electionStarted'],
-            });
+            const sim = simulationOf(seed, plugins, FAST_LINKS);
             await sim.start();
             await sim.runFor(FAULTS_UNTIL_MS);
             const agreed = await sim.runUntil(() => agreement(sim) !== undefined, SETTLE_BOUND_MS);

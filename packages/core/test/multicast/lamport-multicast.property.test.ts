@@ -2,10 +2,9 @@ import fc from 'fast-check';
 import type { NodeId, Plugin } from '@medals/core';
 import { heartbeat, lamportMulticast } from '@medals/core';
 import { runMulticastTrial } from '@medals/core/testing';
+import { PROPERTY_TIMEOUT_MS } from '../property-timeout';
 
-// 200 simulated runs take about 10 s alone and three times that beside other suites on a
-// loaded 2-core machine; the timeout is there to catch a hang, not to time the simulator.
-jest.setTimeout(120_000);
+jest.setTimeout(PROPERTY_TIMEOUT_MS);
 
 const plugins = (_id: NodeId, group: readonly NodeId[]): Plugin[] => [
   heartbeat({ intervalMs: 50, timeoutMs: 400, members: group }),

@@ -4,10 +4,9 @@ import { bully, heartbeat, sequencerMulticast, Simulation, Tokens } from '@medal
 import type { CompliancePayload } from '@medals/core/testing';
 import { checkMulticastHistory, MulticastRecorder, runMulticastTrial } from '@medals/core/testing';
 import { AppointedLeaders, oracleMembership } from './sequencer-test-cluster';
+import { PROPERTY_TIMEOUT_MS } from '../property-timeout';
 
-// 200 simulated runs take about 10 s alone and three times that beside other suites on a
-// loaded 2-core machine; the timeout is there to catch a hang, not to time the simulator.
-jest.setTimeout(120_000);
+jest.setTimeout(PROPERTY_TIMEOUT_MS);
 
 const GROUP: readonly NodeId[] = ['n1', 'n2', 'n3'];
 const CALM: LinkConditions = { latency: { min: 1, max: 5 } };

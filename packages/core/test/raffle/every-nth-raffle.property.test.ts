@@ -2,10 +2,9 @@ import fc from 'fast-check';
 import type { LinkConditions, NodeId, Raffle } from '@medals/core';
 import { everyNthRaffle, sequencerMulticast, Simulation, Tokens } from '@medals/core';
 import { AppointedLeaders, oracleMembership } from '../multicast/sequencer-test-cluster';
+import { PROPERTY_TIMEOUT_MS } from '../property-timeout';
 
-// 200 simulated runs take about 10 s alone and three times that beside other suites on a
-// loaded 2-core machine; the timeout is there to catch a hang, not to time the simulator.
-jest.setTimeout(120_000);
+jest.setTimeout(PROPERTY_TIMEOUT_MS);
 
 const GROUP: readonly NodeId[] = ['n1', 'n2', 'n3'];
 const CALM: LinkConditions = { latency: { min: 1, max: 5 } };

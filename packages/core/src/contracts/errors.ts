@@ -224,3 +224,22 @@ export class NotLeaderError extends MedalsError {
     super(message, NotLeaderError.code);
   }
 }
+
+/**
+ * This node does not see a majority of its group, so it refuses new work
+ * rather than ordering on its own (which the majority would contradict) or
+ * buffering without bound. Retry once the partition heals or the crashed
+ * members are back.
+ */
+export class NoQuorumError extends MedalsError {
+  static readonly code = 'ERR_NO_QUORUM';
+  constructor(
+    /** Members this node sees, itself included. */
+    readonly reachable: number,
+    /** Members it needs to see: a majority of the group. */
+    readonly needed: number,
+    message = `No quorum: ${reachable} of the group reachable, ${needed} needed`,
+  ) {
+    super(message, NoQuorumError.code);
+  }
+}

@@ -46,6 +46,12 @@ export interface MedalsEvents {
   /** The multicast group went on without some members (a view change). */
   viewChanged: { node: NodeId; group: NodeId[]; removed: NodeId[]; added: NodeId[] };
 
+  /**
+   * This node rejoined its multicast group with the state another member
+   * (`from`) held right after delivering `seq`; it delivers from `seq + 1`.
+   */
+  stateTransferred: { node: NodeId; from: NodeId; seq: number; states: string[] };
+
   /** A request entered the raffle. */
   raffleEntry: { node: NodeId } & RaffleEntry;
   /** A draw picked a winner. */

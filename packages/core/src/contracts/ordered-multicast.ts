@@ -26,12 +26,42 @@ export interface MulticastReceipt {
 }
 
 /**
+ * Application state kept in step by an {@link OrderedMulticast}'s deliveries,
+ * which a member hands over to a member that rejoins (state transfer). A
+ * restarted member comes back with nothing; instead of replaying the whole
+ * history it receives each registered state as it stood right after some
+ * position `seq`, and then delivers from `seq + 1` like everyone else.
+ */
+export interface ReplicatedState<S = unknown> {
+  /**
+   * A copy of the state as it stands after this node's latest delivery. It
+   * travels over the wire, so it must be a plain value the codec can encode,
+   * and must not share objects with the live state.
+   */
+  snapshot(): S;
+  /**
+   * Replaces the state with a `snapshot` another member took right after it
+   * delivered position `seq`. Called before this node's first delivery
+   * (`seq + 1`); the snapshot comes from another node, so check its shape.
+   */
+  restore(snapshot: unknown, seq: number): void;
+}
+
+/**
  * Totally ordered multicast in a group (DESIGN.md section 4): every member
  * delivers the same messages in the same order. Properties, checked by
  * `checkMulticastHistory` in `@medals/core/testing`: agreement, total order,
  * integrity (each message at most once), validity (a live sender's messages
  * are delivered), and FIFO per sender; under loss, duplication and
  * reordering.
+ *
+ * Fault model: crash-recovery and partitions. A member that restarts (a new
+ * incarnation, same id) rejoins through a view change: it receives the
+ * registered {@link ReplicatedState}s as of some position, then delivers
+ * exactly what the others deliver from the next position on. Positions are
+ * the group's, so they agree across incarnations. Ordering needs a majority
+ * of the group in view; a member that sees only a minority refuses new
+ * multicasts with `NoQuorumError` instead of buffering without bound.
  *
  * Built-ins: `LamportMulticast` (`lamportMulticast()`), `SequencerMulticast`
  * (`sequencerMulticast()`).
@@ -51,6 +81,14 @@ export interface OrderedMulticast<T = unknown> {
    * the payload).
    */
   onDeliver(listener: (delivery: Delivery<T>) => void): () => void;
-  /** How many messages this node has delivered. */
+  /** How many messages this node (this incarnation) has delivered. */
   readonly deliveredCount: number;
+  /**
+   * Registers application state under `name` for state transfer to members
+   * that rejoin (see {@link ReplicatedState}). If this node itself rejoined
+   * and a snapshot for `name` already arrived, it is restored at once.
+   * A second registration under the same name throws `RangeError`. Returns
+   * a function that unregisters.
+   */
+  registerState(name: string, state: ReplicatedState): () => void;
 }

@@ -2,7 +2,12 @@ import { InvalidMessageError, LifecycleError } from '../contracts/errors';
 import type { EventBus } from '../contracts/events';
 import type { Startable } from '../contracts/lifecycle';
 import type { Membership, MembershipChange } from '../contracts/membership';
-import type { Delivery, MulticastReceipt, OrderedMulticast } from '../contracts/ordered-multicast';
+import type {
+  Delivery,
+  MulticastReceipt,
+  OrderedMulticast,
+  ReplicatedState,
+} from '../contracts/ordered-multicast';
 import type { Plugin } from '../contracts/plugin';
 import type { Random, ScopedScheduler, Timer } from '../contracts/time';
 import { Tokens } from '../contracts/tokens';
@@ -10,6 +15,7 @@ import type { MessageContext, NodeId, Transport } from '../contracts/transport';
 import { LamportClock } from '../time/lamport-clock';
 import { FifoReceiveWindow } from './fifo-receive-window';
 import { HoldBackQueue } from './hold-back-queue';
+import { StateRegistry } from './state-registry';
 import type { AckBody, DataBody, StampedMessage } from './lamport-messages';
 import { ACK, DATA, MAX_BATCH, ackSchema, dataSchema } from './lamport-messages';
 
@@ -201,6 +207,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
   readonly #flushed = new Set<NodeId>();
   readonly #owesAck = new Set<NodeId>();
   readonly #listeners = new Set<(delivery: Delivery<T>) => void>();
+  readonly #states = new StateRegistry(COMPONENT);
   readonly #waiting: Waiting<T>[] = [];
   /** This node's messages not sent yet: they leave together at the end of the scheduler turn. */
   readonly #outbox: Held[] = [];
@@ -306,6 +313,10 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
       return Promise.resolve(this.#send(payload));
     }
     return new Promise((resolve, reject) => this.#waiting.push({ payload, resolve, reject }));
+  }
+
+  registerState(name: string, state: ReplicatedState): () => void {
+    return this.#states.register(name, state);
   }
 
   onDeliver(listener: (delivery: Delivery<T>) => void): () => void {

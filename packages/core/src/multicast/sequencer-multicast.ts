@@ -3,7 +3,12 @@ import { AbortError, InvalidMessageError, NotLeaderError } from '../contracts/er
 import type { EventBus } from '../contracts/events';
 import type { Startable } from '../contracts/lifecycle';
 import type { Membership } from '../contracts/membership';
-import type { Delivery, MulticastReceipt, OrderedMulticast } from '../contracts/ordered-multicast';
+import type {
+  Delivery,
+  MulticastReceipt,
+  OrderedMulticast,
+  ReplicatedState,
+} from '../contracts/ordered-multicast';
 import type { Plugin } from '../contracts/plugin';
 import type { ScopedScheduler, Timer } from '../contracts/time';
 import { Tokens } from '../contracts/tokens';
@@ -41,6 +46,7 @@ import {
   SYNC,
   syncSchema,
 } from './sequencer-messages';
+import { StateRegistry } from './state-registry';
 import { TermSequencer } from './term-sequencer';
 
 /** Options of {@link sequencerMulticast}. */
@@ -127,6 +133,7 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
   readonly #window: number;
   readonly #maxRetained: number;
   readonly #listeners = new Set<(delivery: Delivery<T>) => void>();
+  readonly #states = new StateRegistry(COMPONENT);
   #stopped = false;
   #ticker: Timer | undefined;
   #flushTimer: Timer | undefined;
@@ -242,6 +249,10 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     this.#outbox.push(payload);
     this.#scheduleFlush();
     return { id: `${this.#self}:${senderSeq}`, senderSeq };
+  }
+
+  registerState(name: string, state: ReplicatedState): () => void {
+    return this.#states.register(name, state);
   }
 
   onDeliver(listener: (delivery: Delivery<T>) => void): () => void {

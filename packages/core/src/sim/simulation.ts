@@ -75,6 +75,9 @@ export class Simulation {
   readonly #nodes = new Map<NodeId, MedalsNode>();
   readonly #incarnations = new Map<NodeId, number>();
   readonly #crashed = new Set<NodeId>();
+  readonly #startedListeners = new Set<
+    (id: NodeId, incarnation: number, node: MedalsNode) => void
+  >();
   readonly #ignored: ReadonlySet<string>;
   #started = false;
 
@@ -129,6 +132,22 @@ export class Simulation {
     return node;
   }
 
+  /** How many incarnations node `id` has had: 1 until its first restart. */
+  incarnation(id: NodeId): number {
+    return this.#incarnations.get(id) ?? 0;
+  }
+
+  /**
+   * Calls `listener` each time a node incarnation has started: every node
+   * in {@link start}, then each restarted one. Observers attach to a new
+   * incarnation here (its components exist once it started). Returns a
+   * function that unsubscribes.
+   */
+  onNodeStarted(listener: (id: NodeId, incarnation: number, node: MedalsNode) => void): () => void {
+    this.#startedListeners.add(listener);
+    return () => this.#startedListeners.delete(listener);
+  }
+
   /** Ids of the nodes that are not crashed. */
   get liveIds(): NodeId[] {
     return this.ids.filter((id) => !this.#crashed.has(id));
@@ -144,6 +163,7 @@ export class Simulation {
     this.#started = true;
     for (const id of this.ids) this.#nodes.set(id, this.#createNode(id));
     await Promise.all(this.ids.map((id) => this.node(id).start()));
+    for (const id of this.ids) this.#announceStarted(id, this.node(id));
   }
 
   /** Runs the cluster for `ms` of virtual time. */
@@ -175,6 +195,12 @@ export class Simulation {
     const node = this.#createNode(id);
     this.#nodes.set(id, node);
     await node.start();
+    if (this.#nodes.get(id) === node && !this.#crashed.has(id)) this.#announceStarted(id, node);
+  }
+
+  #announceStarted(id: NodeId, node: MedalsNode): void {
+    const incarnation = this.incarnation(id);
+    for (const listener of this.#startedListeners) listener(id, incarnation, node);
   }
 
   /** Splits the network into groups now. */

@@ -13,26 +13,47 @@ export interface MulticastRecord<T = unknown> {
   readonly senderSeq: number;
   /** What was multicast. When present, every delivery of the message must carry an equal payload. */
   readonly payload?: T;
+  /**
+   * The incarnation of the sender that multicast it: a key of
+   * {@link MulticastHistory.delivered}. Default: the sender's id.
+   */
+  readonly by?: string;
 }
 
-/** What happened in a run, recorded from the outside (the Jepsen way). */
+/**
+ * What happened in a run, recorded from the outside (the Jepsen way).
+ *
+ * Under crash-recovery a node has several incarnations; each is recorded
+ * apart, under its own key (`n2`, then `n2#2` after its first restart, and
+ * so on): its deliveries, whether it is correct, and the position it
+ * rejoined at. Senders are node ids, since a node's message numbers go on
+ * across its incarnations.
+ */
 export interface MulticastHistory<T = unknown> {
   /**
-   * What each node delivered, in the order it delivered. Every node of the
-   * group should have an entry (an empty list if it delivered nothing).
+   * What each incarnation delivered, in the order it delivered. Every
+   * member of the group should have an entry (an empty list if it delivered
+   * nothing).
    */
-  readonly delivered: Readonly<Record<NodeId, readonly Delivery<T>[]>>;
+  readonly delivered: Readonly<Record<string, readonly Delivery<T>[]>>;
   /**
-   * Every message each sender multicast, in the order of its `multicast()`
-   * calls. A delivery of a message missing here is an integrity violation.
+   * Every message each sender (by node id) multicast, in the order of its
+   * `multicast()` calls. A delivery of a message missing here is an
+   * integrity violation.
    */
   readonly multicast: Readonly<Record<NodeId, readonly MulticastRecord<T>[]>>;
   /**
-   * The correct nodes: live at the end of the run. Agreement is checked
-   * among them, and validity for their messages. Default: every node of
-   * `delivered`.
+   * The incarnations that rejoined through state transfer, and the position
+   * their state was taken at: they deliver from the next one. Default 0
+   * (delivery from position 1).
    */
-  readonly correct?: readonly NodeId[];
+  readonly joinedAt?: Readonly<Record<string, number>>;
+  /**
+   * The correct incarnations: live at the end of the run. Agreement is
+   * checked for them, and validity for their messages. Default: every key
+   * of `delivered`.
+   */
+  readonly correct?: readonly string[];
 }
 
 /** The first violation found, with where it was seen. */
@@ -61,26 +82,32 @@ export class MulticastHistoryError extends Error {
 
 /**
  * Checks a multicast history for the properties of totally ordered multicast
- * and names the first violation. The checks run in this order, each over
- * nodes in sorted order and deliveries in delivery order, so "first" is
- * deterministic and the most basic fault is reported before its
- * consequences:
+ * under crash-recovery and names the first violation. The checks run in this
+ * order, each over incarnations in sorted order and deliveries in delivery
+ * order, so "first" is deterministic and the most basic fault is reported
+ * before its consequences:
  *
- * 1. **integrity**: each delivery's id is `${sender}:${senderSeq}`; no node
- *    delivers a message twice; every delivered message was multicast by its
- *    sender, with the same payload when the history has payloads.
- * 2. **total-order**: each node's `seq` values are consecutive, and every
- *    node (crashed ones included) delivers the same message at the same
- *    `seq`, so a crashed node's deliveries are consistent with everyone's.
- * 3. **fifo**: a node delivers a sender's messages in the order they were
- *    multicast, without skipping one.
- * 4. **agreement**: a message delivered by a correct node is delivered by
- *    every correct node.
- * 5. **validity**: every message multicast by a correct node is delivered by
- *    every correct node.
+ * 1. **integrity**: each delivery's id is `${sender}:${senderSeq}`; no
+ *    incarnation delivers a message twice; every delivered message was
+ *    multicast by its sender, with the same payload when the history has
+ *    payloads.
+ * 2. **total-order**: each incarnation delivers consecutive positions, from
+ *    1 (or from the position after the one it rejoined at), and every
+ *    incarnation (crashed ones included) delivers the same message at the
+ *    same position, so what a crashed node delivered is consistent with
+ *    everyone's.
+ * 3. **fifo**: the order puts a sender's messages in the order they were
+ *    multicast, and skips one only if no incarnation ever delivers it (a
+ *    message lost with its sender's crash).
+ * 4. **agreement** (uniform): a message delivered by any incarnation, even
+ *    one that later crashed, is delivered by every correct incarnation that
+ *    joined before its position.
+ * 5. **validity**: every message multicast by a correct incarnation is
+ *    delivered.
  *
  * Agreement and validity only hold once the run has been quiet long enough
- * for retransmissions to finish: record the history after faults stop.
+ * for retransmissions and rejoins to finish: record the history after faults
+ * stop.
  */
 export function checkMulticastHistory<T>(history: MulticastHistory<T>): MulticastCheckResult {
   const nodes = Object.keys(history.delivered).sort();
@@ -88,20 +115,24 @@ export function checkMulticastHistory<T>(history: MulticastHistory<T>): Multicas
   const violation =
     checkIntegrity(history, nodes) ??
     checkTotalOrder(history, nodes) ??
-    checkFifo(history, nodes) ??
-    checkAgreement(history, correct) ??
+    checkFifo(history) ??
+    checkAgreement(history, nodes, correct) ??
     checkValidity(history, correct);
   return violation ? { ok: false, violation } : { ok: true };
 }
 
-/** {@link checkMulticastHistory}, throwing a {@link MulticastHistoryError} at the first violation. */
+/** Throws {@link MulticastHistoryError} with the first violation of {@link checkMulticastHistory}. */
 export function assertMulticastHistory<T>(history: MulticastHistory<T>): void {
   const result = checkMulticastHistory(history);
   if (!result.ok) throw new MulticastHistoryError(result.violation);
 }
 
-function deliveriesOf<T>(history: MulticastHistory<T>, node: NodeId): readonly Delivery<T>[] {
+function deliveriesOf<T>(history: MulticastHistory<T>, node: string): readonly Delivery<T>[] {
   return history.delivered[node] ?? [];
+}
+
+function joinedAt<T>(history: MulticastHistory<T>, node: string): number {
+  return history.joinedAt?.[node] ?? 0;
 }
 
 function recordsBySender<T>(
@@ -116,28 +147,23 @@ function recordsBySender<T>(
 
 function checkIntegrity<T>(
   history: MulticastHistory<T>,
-  nodes: readonly NodeId[],
+  nodes: readonly string[],
 ): MulticastViolation | undefined {
   const records = recordsBySender(history);
   for (const node of nodes) {
     const seen = new Map<string, number>();
     for (const d of deliveriesOf(history, node)) {
+      const at = { property: 'integrity' as const, node, id: d.id, seq: d.seq };
       if (d.id !== `${d.sender}:${d.senderSeq}`) {
         return {
-          property: 'integrity',
-          node,
-          id: d.id,
-          seq: d.seq,
+          ...at,
           message: `${node} delivered id ${d.id} at seq ${d.seq}, which does not match sender ${d.sender} and senderSeq ${d.senderSeq}`,
         };
       }
       const earlier = seen.get(d.id);
       if (earlier !== undefined) {
         return {
-          property: 'integrity',
-          node,
-          id: d.id,
-          seq: d.seq,
+          ...at,
           message: `${node} delivered ${d.id} twice, at seq ${earlier} and at seq ${d.seq}`,
         };
       }
@@ -145,19 +171,13 @@ function checkIntegrity<T>(
       const sent = records.get(d.sender)?.get(d.id);
       if (!sent) {
         return {
-          property: 'integrity',
-          node,
-          id: d.id,
-          seq: d.seq,
+          ...at,
           message: `${node} delivered ${d.id} at seq ${d.seq}, but ${d.sender} never multicast it`,
         };
       }
       if ('payload' in sent.record && !isDeepStrictEqual(sent.record.payload, d.payload)) {
         return {
-          property: 'integrity',
-          node,
-          id: d.id,
-          seq: d.seq,
+          ...at,
           message: `${node} delivered ${d.id} at seq ${d.seq} with payload ${show(d.payload)}, but ${d.sender} multicast ${show(sent.record.payload)}`,
         };
       }
@@ -168,43 +188,44 @@ function checkIntegrity<T>(
 
 function checkTotalOrder<T>(
   history: MulticastHistory<T>,
-  nodes: readonly NodeId[],
+  nodes: readonly string[],
 ): MulticastViolation | undefined {
   for (const node of nodes) {
     const list = deliveriesOf(history, node);
-    for (let i = 1; i < list.length; i++) {
-      if (list[i]!.seq !== list[i - 1]!.seq + 1) {
-        return {
-          property: 'total-order',
-          node,
-          id: list[i]!.id,
-          seq: list[i]!.seq,
-          message: `${node} delivered ${list[i]!.id} at seq ${list[i]!.seq} right after seq ${list[i - 1]!.seq}`,
-        };
-      }
-    }
-  }
-  const bySeq = new Map<number, { node: NodeId; id: string }>();
-  const byId = new Map<string, { node: NodeId; seq: number }>();
-  for (const node of nodes) {
-    for (const d of deliveriesOf(history, node)) {
-      const atSeq = bySeq.get(d.seq);
-      if (atSeq && atSeq.id !== d.id) {
+    let expected = joinedAt(history, node) + 1;
+    for (const d of list) {
+      if (d.seq !== expected) {
+        const after =
+          expected === joinedAt(history, node) + 1
+            ? 'as its first'
+            : `right after seq ${expected - 1}`;
         return {
           property: 'total-order',
           node,
           id: d.id,
           seq: d.seq,
+          message: `${node} delivered ${d.id} at seq ${d.seq} ${after}; expected seq ${expected}`,
+        };
+      }
+      expected++;
+    }
+  }
+  const bySeq = new Map<number, { node: string; id: string }>();
+  const byId = new Map<string, { node: string; seq: number }>();
+  for (const node of nodes) {
+    for (const d of deliveriesOf(history, node)) {
+      const atSeq = bySeq.get(d.seq);
+      const at = { property: 'total-order' as const, node, id: d.id, seq: d.seq };
+      if (atSeq && atSeq.id !== d.id) {
+        return {
+          ...at,
           message: `${node} delivered ${d.id} at seq ${d.seq}, but ${atSeq.node} delivered ${atSeq.id} there`,
         };
       }
       const ofId = byId.get(d.id);
       if (ofId && ofId.seq !== d.seq) {
         return {
-          property: 'total-order',
-          node,
-          id: d.id,
-          seq: d.seq,
+          ...at,
           message: `${node} delivered ${d.id} at seq ${d.seq}, but ${ofId.node} delivered it at seq ${ofId.seq}`,
         };
       }
@@ -215,28 +236,48 @@ function checkTotalOrder<T>(
   return undefined;
 }
 
-function checkFifo<T>(
-  history: MulticastHistory<T>,
-  nodes: readonly NodeId[],
-): MulticastViolation | undefined {
-  const records = recordsBySender(history);
-  for (const node of nodes) {
-    const next = new Map<NodeId, number>();
+/**
+ * Total order holds here, so each message has one position: the order must
+ * keep each sender's order, and may leave out only messages after the last
+ * one delivered of their incarnation (lost with its crash).
+ */
+function checkFifo<T>(history: MulticastHistory<T>): MulticastViolation | undefined {
+  const positions = new Map<string, { node: string; seq: number }>();
+  for (const node of Object.keys(history.delivered).sort()) {
     for (const d of deliveriesOf(history, node)) {
-      // Integrity already established that the record exists.
-      const index = records.get(d.sender)!.get(d.id)!.index;
-      const expected = next.get(d.sender) ?? 0;
-      if (index !== expected) {
-        const missing = history.multicast[d.sender]![expected]!.id;
+      if (!positions.has(d.id)) positions.set(d.id, { node, seq: d.seq });
+    }
+  }
+  for (const [sender, records] of Object.entries(history.multicast)) {
+    let last: { id: string; node: string; seq: number } | undefined;
+    const undelivered = new Map<string, MulticastRecord<T>>();
+    for (const record of records) {
+      const by = record.by ?? sender;
+      const at = positions.get(record.id);
+      if (!at) {
+        if (!undelivered.has(by)) undelivered.set(by, record);
+        continue;
+      }
+      const skipped = undelivered.get(by);
+      if (skipped) {
         return {
           property: 'fifo',
-          node,
-          id: d.id,
-          seq: d.seq,
-          message: `${node} delivered ${d.id} at seq ${d.seq} before ${missing}, which ${d.sender} multicast earlier`,
+          node: at.node,
+          id: record.id,
+          seq: at.seq,
+          message: `${at.node} delivered ${record.id} at seq ${at.seq}, but nobody delivered ${skipped.id}, which ${sender} multicast earlier`,
         };
       }
-      next.set(d.sender, expected + 1);
+      if (last && at.seq < last.seq) {
+        return {
+          property: 'fifo',
+          node: at.node,
+          id: record.id,
+          seq: at.seq,
+          message: `${at.node} delivered ${record.id} at seq ${at.seq} before ${last.id}, which ${sender} multicast earlier`,
+        };
+      }
+      last = { id: record.id, ...at };
     }
   }
   return undefined;
@@ -244,24 +285,28 @@ function checkFifo<T>(
 
 function checkAgreement<T>(
   history: MulticastHistory<T>,
-  correct: readonly NodeId[],
+  nodes: readonly string[],
+  correct: readonly string[],
 ): MulticastViolation | undefined {
-  const delivered = new Map(
-    correct.map((node) => [node, new Set(deliveriesOf(history, node).map((d) => d.id))]),
-  );
+  const bySeq = new Map<number, { node: string; id: string }>();
+  for (const node of nodes) {
+    for (const d of deliveriesOf(history, node))
+      if (!bySeq.has(d.seq)) bySeq.set(d.seq, { node, id: d.id });
+  }
+  const seqs = [...bySeq.keys()].sort((a, b) => a - b);
   for (const node of correct) {
-    for (const d of deliveriesOf(history, node)) {
-      for (const other of correct) {
-        if (!delivered.get(other)!.has(d.id)) {
-          return {
-            property: 'agreement',
-            node: other,
-            id: d.id,
-            seq: d.seq,
-            message: `${node} delivered ${d.id} at seq ${d.seq}, but ${other} (correct) never delivered it`,
-          };
-        }
-      }
+    const delivered = new Set(deliveriesOf(history, node).map((d) => d.seq));
+    const from = joinedAt(history, node);
+    for (const seq of seqs) {
+      if (seq <= from || delivered.has(seq)) continue;
+      const by = bySeq.get(seq)!;
+      return {
+        property: 'agreement',
+        node,
+        id: by.id,
+        seq,
+        message: `${by.node} delivered ${by.id} at seq ${seq}, but ${node} (correct${from > 0 ? `, rejoined at ${from}` : ''}) never delivered it`,
+      };
     }
   }
   return undefined;
@@ -269,20 +314,21 @@ function checkAgreement<T>(
 
 function checkValidity<T>(
   history: MulticastHistory<T>,
-  correct: readonly NodeId[],
+  correct: readonly string[],
 ): MulticastViolation | undefined {
-  for (const sender of correct) {
-    for (const record of history.multicast[sender] ?? []) {
-      for (const node of correct) {
-        if (!deliveriesOf(history, node).some((d) => d.id === record.id)) {
-          return {
-            property: 'validity',
-            node,
-            id: record.id,
-            message: `${sender} (correct) multicast ${record.id}, but ${node} (correct) never delivered it`,
-          };
-        }
-      }
+  const delivered = new Set<string>();
+  for (const list of Object.values(history.delivered)) for (const d of list) delivered.add(d.id);
+  const isCorrect = new Set(correct);
+  for (const [sender, records] of Object.entries(history.multicast)) {
+    for (const record of records) {
+      const by = record.by ?? sender;
+      if (!isCorrect.has(by) || delivered.has(record.id)) continue;
+      return {
+        property: 'validity',
+        node: correct[0]!,
+        id: record.id,
+        message: `${by} (correct) multicast ${record.id}, but ${correct[0]!} (correct) never delivered it`,
+      };
     }
   }
   return undefined;
@@ -313,24 +359,42 @@ function show(value: unknown): string {
  * ```
  */
 export class MulticastRecorder<T = unknown> {
-  readonly #delivered = new Map<NodeId, Delivery<T>[]>();
+  readonly #delivered = new Map<string, Delivery<T>[]>();
   readonly #multicast = new Map<NodeId, MulticastRecord<T>[]>();
+  readonly #joinedAt = new Map<string, number>();
 
-  /** Starts recording `node`'s deliveries; returns a function that stops. */
-  attach(node: NodeId, multicast: OrderedMulticast<T>): () => void {
+  /**
+   * Starts recording the deliveries of `node` (a node id, or an incarnation's
+   * key such as `n2#2`); returns a function that stops.
+   */
+  attach(node: string, multicast: OrderedMulticast<T>): () => void {
     const list = this.#delivered.get(node) ?? [];
     this.#delivered.set(node, list);
     return multicast.onDeliver((delivery) => list.push(delivery));
   }
 
-  /** Multicasts `payload` from `node` and records the receipt. */
+  /** Records that incarnation `node` rejoined with the state as of position `seq`. */
+  joined(node: string, seq: number): void {
+    this.#joinedAt.set(node, seq);
+  }
+
+  /**
+   * Multicasts `payload` from `node` and records the receipt; `by` names
+   * the sender's incarnation when it is not the first.
+   */
   async multicast(
     node: NodeId,
     multicast: OrderedMulticast<T>,
     payload: T,
+    by?: string,
   ): Promise<MulticastReceipt> {
     const receipt = await multicast.multicast(payload);
-    this.record(node, { id: receipt.id, senderSeq: receipt.senderSeq, payload });
+    this.record(node, {
+      id: receipt.id,
+      senderSeq: receipt.senderSeq,
+      payload,
+      ...(by === undefined ? {} : { by }),
+    });
     return receipt;
   }
 
@@ -341,13 +405,13 @@ export class MulticastRecorder<T = unknown> {
     list.push(record);
   }
 
-  /** What `node` delivered so far. */
-  deliveredBy(node: NodeId): readonly Delivery<T>[] {
+  /** What `node` (or incarnation) delivered so far. */
+  deliveredBy(node: string): readonly Delivery<T>[] {
     return this.#delivered.get(node) ?? [];
   }
 
-  /** The history so far, with `correct` the nodes live at the end (default: every attached node). */
-  history(correct?: readonly NodeId[]): MulticastHistory<T> {
+  /** The history so far, with `correct` the incarnations live at the end (default: every attached one). */
+  history(correct?: readonly string[]): MulticastHistory<T> {
     return {
       delivered: Object.fromEntries([...this.#delivered].map(([node, list]) => [node, [...list]])),
       // Receipts of concurrent calls may resolve out of order; senderSeq is the order of multicast.
@@ -357,6 +421,7 @@ export class MulticastRecorder<T = unknown> {
           [...list].sort((a, b) => a.senderSeq - b.senderSeq),
         ]),
       ),
+      ...(this.#joinedAt.size > 0 ? { joinedAt: Object.fromEntries(this.#joinedAt) } : {}),
       ...(correct ? { correct } : {}),
     };
   }

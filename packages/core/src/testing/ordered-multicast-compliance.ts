@@ -81,8 +81,14 @@ interface Run {
     inMs: number;
     spreadMs: number;
   }): void;
-  /** The history so far, the group members not crashed being the correct ones. */
+  /** The history so far, the current incarnations of the group members not crashed being the correct ones. */
   history(): MulticastHistory<CompliancePayload>;
+  /** The delivery tally (a replicated state) of an incarnation, by its key. */
+  tallyOf(key: string): DeliveryTally | undefined;
+  /** The key of `id`'s current incarnation. */
+  keyOf(id: NodeId): string;
+  /** Errors with which `id`'s live incarnation refused workload multicasts. */
+  refusals(id: NodeId): readonly Error[];
 }
 
 interface RunConfig {
@@ -93,7 +99,22 @@ interface RunConfig {
   faults?: readonly Fault[];
 }
 
-/** Starts a simulation of GROUP (plus any other `nodes`, outside the group) and records its multicast history. */
+/** The key under which incarnation `incarnation` of `id` is recorded: `n2`, then `n2#2`, … */
+export function incarnationKey(id: NodeId, incarnation: number): string {
+  return incarnation <= 1 ? id : `${id}#${incarnation}`;
+}
+
+/**
+ * A replicated state every member registers in the suite: how many messages
+ * it has delivered and the last one, so a rejoined member that got it by
+ * state transfer must end equal to the others.
+ */
+interface DeliveryTally {
+  count: number;
+  lastId: string | null;
+}
+
+/** Starts a simulation of GROUP (plus any other `nodes`, outside the group) and records its multicast history, across restarts. */
 async function startRun(config: RunConfig): Promise<Run> {
   const sim = new Simulation({
     seed: config.seed,
@@ -102,17 +123,43 @@ async function startRun(config: RunConfig): Promise<Run> {
     conditions: config.conditions ?? CALM,
     faults: config.faults ?? [],
   });
-  await sim.start();
   const recorder = new MulticastRecorder<CompliancePayload>();
   const multicastOf = (id: NodeId): OrderedMulticast<CompliancePayload> =>
     sim.node(id).resolve(Tokens.OrderedMulticast) as OrderedMulticast<CompliancePayload>;
-  for (const id of GROUP) recorder.attach(id, multicastOf(id));
+  const tallies = new Map<string, DeliveryTally>();
+  const keyOf = (id: NodeId): string => incarnationKey(id, sim.incarnation(id));
+  sim.onNodeStarted((id, incarnation, node) => {
+    if (!GROUP.includes(id)) return;
+    const key = incarnationKey(id, incarnation);
+    const multicast = multicastOf(id);
+    recorder.attach(key, multicast);
+    node.events.on('stateTransferred', ({ seq }) => recorder.joined(key, seq));
+    const tally: DeliveryTally = { count: 0, lastId: null };
+    tallies.set(key, tally);
+    multicast.registerState('compliance-tally', {
+      snapshot: () => ({ ...tally }),
+      restore: (snapshot) => {
+        const { count, lastId } = snapshot as DeliveryTally;
+        tally.count = count;
+        tally.lastId = lastId;
+      },
+    });
+    multicast.onDeliver((d) => {
+      tally.count++;
+      tally.lastId = d.id;
+    });
+  });
+  await sim.start();
   const random = sim.random.fork('compliance-workload');
   const counters = new Map<NodeId, number>();
+  const refusals = new Map<NodeId, Error[]>();
   return {
     sim,
     recorder,
     multicastOf,
+    tallyOf: (key) => tallies.get(key),
+    keyOf,
+    refusals: (id) => refusals.get(id) ?? [],
     workload({ senders = GROUP, perNode, inMs, spreadMs }) {
       for (const id of senders) {
         const times = Array.from({ length: perNode }, () => inMs + random.int(0, spreadMs - 1));
@@ -121,14 +168,22 @@ async function startRun(config: RunConfig): Promise<Run> {
             if (sim.isCrashed(id)) return;
             const n = (counters.get(id) ?? 0) + 1;
             counters.set(id, n);
+            const by = keyOf(id);
             // A sender that crashes while its call is pending never gets a receipt: nothing to record.
-            recorder.multicast(id, multicastOf(id), { from: id, n }).catch(() => undefined);
+            recorder
+              .multicast(id, multicastOf(id), { from: id, n }, by === id ? undefined : by)
+              .catch((err: unknown) => {
+                if (sim.isCrashed(id) || keyOf(id) !== by) return;
+                const list = refusals.get(id) ?? [];
+                refusals.set(id, list);
+                list.push(err as Error);
+              });
           }, at);
         }
       }
     },
     history() {
-      return recorder.history(GROUP.filter((id) => !sim.isCrashed(id)));
+      return recorder.history(GROUP.filter((id) => !sim.isCrashed(id)).map(keyOf));
     },
   };
 }
@@ -234,6 +289,60 @@ export function orderedMulticastCompliance(
       },
     );
 
+    it('takes back a member that crashes and restarts: it rejoins with the state and delivers what the others deliver', async () => {
+      const crashAt = warmupMs + 150;
+      const restartAt = crashAt + 1_000;
+      const run = await start({
+        seed: 81,
+        faults: [
+          { at: crashAt, type: 'crash', node: 'n2' },
+          { at: restartAt, type: 'restart', node: 'n2' },
+        ],
+      });
+      run.workload({ perNode: 6, inMs: warmupMs, spreadMs: 300 });
+      run.workload({ perNode: 6, inMs: restartAt + warmupMs, spreadMs: 300 });
+      await run.sim.runFor(restartAt + warmupMs + 300 + settleMs);
+      expect(run.keyOf('n2')).toBe('n2#2');
+      assertMulticastHistory(run.history());
+      // The rejoined member delivers its new messages and everyone else's, in the one order.
+      const rejoined = run.recorder.deliveredBy('n2#2');
+      expect(rejoined.filter((d) => d.sender === 'n2')).toHaveLength(6);
+      expect(rejoined.filter((d) => d.sender !== 'n2').length).toBeGreaterThanOrEqual(12);
+      // Its replicated state, transferred then kept up by deliveries, ends equal to the others'.
+      expect(run.tallyOf('n2#2')).toEqual(run.tallyOf('n1'));
+      expect(run.tallyOf('n3')).toEqual(run.tallyOf('n1'));
+      expect(run.tallyOf('n1')!.count).toBe(run.recorder.deliveredBy('n1').length);
+    });
+
+    it.each(['n1', 'n3'])(
+      'never splits the order when %s is cut off alone; it refuses new multicasts with NoQuorumError, and all agree after the heal',
+      async (isolated) => {
+        const cutAt = warmupMs + 100;
+        const healAt = cutAt + 1_500;
+        const majority = GROUP.filter((id) => id !== isolated);
+        const run = await start({
+          seed: 91,
+          faults: [
+            { at: cutAt, type: 'partition', groups: [[isolated], majority] },
+            { at: healAt, type: 'heal' },
+          ],
+        });
+        run.workload({ perNode: 12, inMs: warmupMs, spreadMs: 1_900 });
+        await run.sim.runFor(healAt + 400 + settleMs);
+        assertMulticastHistory(run.history());
+        const codes = run.refusals(isolated).map((e) => (e as { code?: unknown }).code);
+        expect(codes).toContain('ERR_NO_QUORUM');
+        expect(run.refusals(majority[0]!)).toEqual([]);
+        // The majority went on ordering while the partition lasted.
+        const during = run.sim.history
+          .events('delivered', majority[0]!)
+          .filter((e) => e.at > cutAt + 500 && e.at < healAt);
+        expect(during.length).toBeGreaterThan(0);
+        for (const id of GROUP)
+          expect(run.tallyOf(run.keyOf(id))).toEqual(run.tallyOf(majority[0]!));
+      },
+    );
+
     it('delivers the messages of one sender in the order it multicast them, even when reordered', async () => {
       const run = await start({
         seed: 31,
@@ -326,6 +435,12 @@ export interface MulticastTrialOptions {
   conditions?: LinkConditions;
   /** A member to crash, and when (virtual ms from the start); it stays down. Default: none. */
   crash?: { node: NodeId; at: number };
+  /**
+   * More faults (crashes, restarts, partitions, heals), all before
+   * `faultsUntilMs`; a member crashed and not restarted by then counts as
+   * faulty. Default: none.
+   */
+  faults?: readonly Fault[];
   /** Multicasts per member, at random times between `warmupMs` and `faultsUntilMs`. Default 5. */
   perNode?: number;
   /** Virtual ms before the first multicast. Default 100. */
@@ -347,7 +462,8 @@ export interface MulticastTrialResult {
 
 /**
  * One randomised run for property tests: members n1–n3 multicast under the
- * given link conditions, maybe one crashes, then the network calms down and
+ * given link conditions and faults (crashes, restarts, partitions), then the
+ * network calms down and
  * the run settles before the history is taken and checked. Drive it from
  * fast-check with many seeds; a failing seed replays the same run.
  */
@@ -358,6 +474,7 @@ export async function runMulticastTrial(
   const faultsUntilMs = options.faultsUntilMs ?? 600;
   const faults: Fault[] = [{ at: faultsUntilMs, type: 'conditions', conditions: CALM }];
   if (options.crash) faults.push({ at: options.crash.at, type: 'crash', node: options.crash.node });
+  faults.push(...(options.faults ?? []));
   const run = await startRun({
     seed: options.seed,
     plugins: options.plugins,

@@ -183,3 +183,68 @@ describe('checkMulticastHistory', () => {
     expect(() => assertMulticastHistory(broken)).toThrow(/^agreement violated: a delivered a:1/);
   });
 });
+
+describe('checkMulticastHistory under crash-recovery', () => {
+  /** b crashed after delivering 1..3, its second incarnation b#2 rejoined with the state as of 2. */
+  function rejoined(): MulticastHistory<string> {
+    const order = [d(1, 'a', 1), d(2, 'b', 1), d(3, 'a', 2), d(4, 'b', 2)];
+    return {
+      delivered: { a: order, b: order.slice(0, 3), 'b#2': order.slice(2) },
+      multicast: {
+        a: sent('a', 2),
+        b: [...sent('b', 2).map((r, i) => (i === 0 ? r : { ...r, by: 'b#2' }))],
+      },
+      joinedAt: { 'b#2': 2 },
+      correct: ['a', 'b#2'],
+    };
+  }
+
+  it('accepts an incarnation that rejoined at a position and delivers from the next', () => {
+    expect(checkMulticastHistory(rejoined())).toEqual({ ok: true });
+  });
+
+  it('reports an incarnation that starts anywhere but after its rejoin position', () => {
+    const h = rejoined();
+    const v = violation({ ...h, joinedAt: { 'b#2': 1 } });
+    expect(v).toMatchObject({ property: 'total-order', node: 'b#2', seq: 3 });
+  });
+
+  it('reports a position a crashed incarnation delivered that a correct one never does (uniform agreement)', () => {
+    const h = rejoined();
+    const extra = [...h.delivered.b!, d(4, 'b', 2)];
+    const v = violation({
+      ...h,
+      delivered: {
+        ...h.delivered,
+        a: h.delivered.a!.slice(0, 3),
+        b: extra,
+        'b#2': [h.delivered.a![2]!],
+      },
+    });
+    expect(v).toMatchObject({ property: 'agreement', node: 'a', seq: 4 });
+  });
+
+  it('accepts that the last messages of a crashed incarnation are lost', () => {
+    const h = rejoined();
+    const lost = { id: 'b:2', senderSeq: 2, payload: 'b-2', by: 'b' };
+    const late = { id: 'b:3', senderSeq: 3, payload: 'b-3', by: 'b#2' };
+    const order = [d(1, 'a', 1), d(2, 'b', 1), d(3, 'a', 2), d(4, 'b', 3)];
+    expect(
+      checkMulticastHistory({
+        ...h,
+        delivered: { a: order, b: order.slice(0, 2), 'b#2': order.slice(2) },
+        multicast: { a: sent('a', 2), b: [sent('b', 1)[0]!, lost, late] },
+      }),
+    ).toEqual({ ok: true });
+  });
+
+  it('reports a skipped message of an incarnation whose later message was delivered', () => {
+    const order = [d(1, 'a', 1), d(2, 'a', 3)];
+    const v = violation({
+      delivered: { a: order, 'a#2': [] },
+      multicast: { a: sent('a', 3).map((r) => ({ ...r, by: 'a' })) },
+      correct: ['a#2'],
+    });
+    expect(v).toMatchObject({ property: 'fifo', id: 'a:3' });
+  });
+});

@@ -26,6 +26,13 @@ function token<T>(name: string): Token<T> {
 export const Tokens = {
   /** This node's id. */
   NodeId: token<NodeId>('NodeId'),
+  /**
+   * Which start of this node this is: 1 the first time, then one more at
+   * each restart with the same id (the simulator and `medals cluster`'s
+   * supervisor count them). A node that restarts lost its memory; knowing
+   * so, a protocol refuses to let it vouch for what its earlier self held.
+   */
+  Incarnation: token<number>('Incarnation'),
   /** Every member of the cluster, this node included, sorted. */
   Members: token<readonly NodeId[]>('Members'),
   /** The node's transport. */

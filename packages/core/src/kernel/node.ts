@@ -35,6 +35,13 @@ export interface NodeOptions {
   scheduler?: Scheduler;
   /** Randomness. Default: seeded from entropy. */
   random?: Random;
+  /**
+   * Which start of this node this is, from 1 (`Tokens.Incarnation`). Whoever
+   * restarts a node after a crash must count up, or protocols take the new
+   * incarnation for one that never ran and trust it more than they should.
+   * Default 1.
+   */
+  incarnation?: number;
   /** Parent of the node's child container. Default: tsyringe's root container. */
   container?: DependencyContainer;
 }
@@ -69,6 +76,8 @@ export class MedalsNode {
   readonly clock: Clock;
   readonly scheduler: ScopedScheduler;
   readonly random: Random;
+  /** Which start of this node this is, from 1. */
+  readonly incarnation: number;
   readonly members: readonly NodeId[];
   readonly #bus: NodeEventBus;
   readonly #peers: Record<NodeId, string>;
@@ -94,6 +103,10 @@ export class MedalsNode {
     this.clock = options.clock ?? new AdjustableClock();
     this.scheduler = (options.scheduler ?? new RealScheduler()).scope();
     this.random = options.random ?? SeededRandom.fromEntropy();
+    this.incarnation = options.incarnation ?? 1;
+    if (!Number.isSafeInteger(this.incarnation) || this.incarnation < 1) {
+      throw new RangeError(`incarnation must be a positive integer, got ${this.incarnation}`);
+    }
     const codec = options.codec ?? new SuperjsonCodec();
     this.transport =
       typeof options.transport === 'function'
@@ -106,6 +119,7 @@ export class MedalsNode {
     const c = this.container;
     c.register(Tokens.NodeId, { useValue: this.id });
     c.register(Tokens.Members, { useValue: this.members });
+    c.register(Tokens.Incarnation, { useValue: this.incarnation });
     c.register(Tokens.Transport, { useValue: this.transport });
     c.register(Tokens.Codec, { useValue: codec });
     c.register(Tokens.Clock, { useValue: this.clock });

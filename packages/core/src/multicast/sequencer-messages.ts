@@ -17,8 +17,10 @@ export const ACK = 'sequencer.ack';
 export const FETCH = 'sequencer.fetch';
 /** A member asks the sequencer of the current term where to deliver from (request). */
 export const JOIN = 'sequencer.join';
-/** A new sequencer asks a member for what it holds before it numbers anything (request). */
+/** A new sequencer asks a replica for what it holds before it numbers anything (request). */
 export const RECOVER = 'sequencer.recover';
+/** A member that rejoins asks another member for its state (request). */
+export const STATE = 'sequencer.state';
 
 /** Most entries or messages in one network message. */
 export const MAX_BATCH = 4_096;
@@ -34,7 +36,13 @@ const positive = z.int().min(1);
 export const orderedEntrySchema = z.object({
   /** Position in the total order, from 1. */
   seq: positive,
-  /** The term of the sequencer that numbered it. */
+  /**
+   * The epoch of the sequencer view that numbered it: each new sequencer
+   * takes an epoch above every one its recovery saw, so a later view's
+   * entry at a position supersedes an earlier one's.
+   */
+  epoch: positive,
+  /** The election term of the sequencer that numbered it (breaks ties of epochs). */
   term: positive,
   sender: nodeId,
   senderSeq: positive,
@@ -45,21 +53,26 @@ export type OrderedEntry = z.infer<typeof orderedEntrySchema>;
 /** Consecutive messages of one sender, numbered from `first`; columns keep the hot path cheap. */
 export const submitSchema = z.object({
   term: count,
+  /** The sender's incarnation: submissions of an earlier incarnation are refused. */
+  incarnation: positive,
   first: positive,
   payloads: z.array(z.unknown()).min(1).max(MAX_BATCH),
 });
 export type Submit = z.infer<typeof submitSchema>;
 
 /**
- * Newly numbered entries, all of the message's term, at positions `first`,
+ * Newly numbered entries, all of the message's view, at positions `first`,
  * `first + 1` …, as columns: the i-th entry is `senders[i]`'s message
  * number `senderSeqs[i]`, carrying `payloads[i]`.
  */
 export const orderSchema = z
   .object({
     term: positive,
+    epoch: positive,
     /** Every member has delivered up to here; entries below may be forgotten. */
     stable: count,
+    /** A majority of the replicas hold every entry up to here: members deliver up to it. */
+    commit: count,
     first: positive,
     senders: z.array(nodeId).min(1).max(MAX_BATCH),
     senderSeqs: z.array(positive).max(MAX_BATCH),
@@ -71,14 +84,29 @@ export const orderSchema = z
   );
 export type Order = z.infer<typeof orderSchema>;
 
-export const syncSchema = z.object({ term: positive, head: count, stable: count });
+export const syncSchema = z.object({
+  term: positive,
+  epoch: positive,
+  head: count,
+  stable: count,
+  commit: count,
+});
 export type Sync = z.infer<typeof syncSchema>;
 
-export const ackSchema = z.object({ term: positive, delivered: count });
+export const ackSchema = z
+  .object({
+    term: positive,
+    epoch: positive,
+    /** The replica holds every entry up to here. */
+    stored: count,
+    /** The replica has delivered (or, outside the group, applied) every entry up to here. */
+    delivered: count,
+  })
+  .refine((a) => a.delivered <= a.stored, 'delivered must not be above stored');
 export type Ack = z.infer<typeof ackSchema>;
 
 export const fetchSchema = z
-  .object({ term: positive, from: positive, to: positive })
+  .object({ term: positive, epoch: positive, from: positive, to: positive })
   .refine((f) => f.to >= f.from, 'to must not be below from');
 export type Fetch = z.infer<typeof fetchSchema>;
 
@@ -93,19 +121,24 @@ export type FetchReply = z.infer<typeof fetchReplySchema>;
 
 export const joinSchema = z.object({
   term: positive,
-  /** How far the member has delivered, or null for a member with no state (just started). */
+  /** How far the replica has delivered, or null for one with no state (just started). */
   delivered: count.nullable(),
+  incarnation: positive,
+  /** Whether this is a restart of the replica (it may have lost what its earlier self promised). */
+  restarted: z.boolean(),
 });
 export type Join = z.infer<typeof joinSchema>;
 
 export const joinReplySchema = z.object({
   term: positive,
+  epoch: positive,
   /** Where a member with no state starts delivering. */
   start: positive,
   /** The highest senderSeq of the member's messages ordered so far. */
   lastSenderSeq: count,
   head: count,
   stable: count,
+  commit: count,
 });
 export type JoinReply = z.infer<typeof joinReplySchema>;
 
@@ -113,8 +146,18 @@ export const recoverSchema = z.object({ term: positive });
 export type Recover = z.infer<typeof recoverSchema>;
 
 export const recoverReplySchema = z.object({
-  /** How far the member has delivered, or null if it has not joined yet. */
+  /** How far the replica has delivered, or null if it has no state (it has not joined since it started). */
   delivered: count.nullable(),
+  /** The highest epoch the replica has joined. */
+  epoch: count,
+  /** The replica's incarnation. */
+  incarnation: positive,
+  /**
+   * Whether this is a restart of the replica: without state, it may have
+   * lost entries its earlier self held, so it does not count toward the
+   * recovery's majority. A first start without state held nothing.
+   */
+  restarted: z.boolean(),
   /** The highest stable point the member was told: every member had delivered up to it. */
   stable: count,
   /** The last senderSeq delivered from each sender. */
@@ -123,3 +166,16 @@ export const recoverReplySchema = z.object({
   entries: z.array(orderedEntrySchema).max(MAX_RECOVERED),
 });
 export type RecoverReply = z.infer<typeof recoverReplySchema>;
+
+export const stateSchema = z.object({ term: positive });
+export type StateRequest = z.infer<typeof stateSchema>;
+
+export const stateReplySchema = z.object({
+  /** The member delivered up to here; the states are as of right after it. */
+  seq: count,
+  /** The last senderSeq delivered from each sender. */
+  senderSeqs: z.array(z.tuple([nodeId, count])).max(65_536),
+  /** The application states registered with the multicast, by name. */
+  states: z.record(z.string().max(256), z.unknown()),
+});
+export type StateReply = z.infer<typeof stateReplySchema>;

@@ -1,6 +1,14 @@
 import type { Election } from '../contracts/election';
-import { AbortError, InvalidMessageError, NotLeaderError } from '../contracts/errors';
+import {
+  AbortError,
+  BackpressureError,
+  InvalidMessageError,
+  LifecycleError,
+  NoQuorumError,
+  NotLeaderError,
+} from '../contracts/errors';
 import type { EventBus } from '../contracts/events';
+import { reportError } from '../contracts/events';
 import type { Startable } from '../contracts/lifecycle';
 import type { Membership } from '../contracts/membership';
 import type {
@@ -10,7 +18,7 @@ import type {
   ReplicatedState,
 } from '../contracts/ordered-multicast';
 import type { Plugin } from '../contracts/plugin';
-import type { ScopedScheduler, Timer } from '../contracts/time';
+import type { Random, ScopedScheduler, Timer } from '../contracts/time';
 import { Tokens } from '../contracts/tokens';
 import type { MessageContext, NodeId, Transport } from '../contracts/transport';
 import type {
@@ -23,6 +31,8 @@ import type {
   OrderedEntry,
   Recover,
   RecoverReply,
+  StateReply,
+  StateRequest,
   Submit,
   Sync,
 } from './sequencer-messages';
@@ -41,13 +51,16 @@ import {
   RECOVER,
   recoverReplySchema,
   recoverSchema,
+  STATE,
+  stateReplySchema,
+  stateSchema,
   SUBMIT,
   submitSchema,
   SYNC,
   syncSchema,
 } from './sequencer-messages';
 import { StateRegistry } from './state-registry';
-import { TermSequencer } from './term-sequencer';
+import { supersedes, TermSequencer } from './term-sequencer';
 
 /** Options of {@link sequencerMulticast}. */
 export interface SequencerMulticastOptions {
@@ -60,12 +73,24 @@ export interface SequencerMulticastOptions {
    */
   group?: readonly NodeId[];
   /**
-   * How often unnumbered messages are submitted again, gaps fetched, joins
-   * and recovery requests retried, and lagging members told the head, in ms.
+   * The nodes that hold the order: a position is delivered only once a
+   * majority of them hold it, and a new sequencer recovers from a majority
+   * of them, so any two majorities meet and the order never splits. Must
+   * include the group; may add nodes that run this component outside it
+   * (the Olympic db), which hold entries without delivering them.
+   * Default: the group.
+   */
+  replicas?: readonly NodeId[];
+  /**
+   * How often unnumbered messages are submitted again (the first time; the
+   * interval doubles while nothing gets numbered), gaps fetched, joins and
+   * recovery requests retried, and lagging replicas told the head, in ms.
    * Default 25.
    */
   retransmitMs?: number;
-  /** Timeout of fetch, join and recovery requests, in ms. Default 250. */
+  /** Ceiling of the doubled resubmission and catch-up intervals, in ms. Default 1,000. */
+  maxRetransmitMs?: number;
+  /** Timeout of fetch, join, state and recovery requests, in ms. Default 250. */
   requestTimeoutMs?: number;
   /**
    * How far ahead of what a member has delivered an entry may be, and how
@@ -74,11 +99,16 @@ export interface SequencerMulticastOptions {
    */
   window?: number;
   /**
-   * Most entries the sequencer (and each member, above the stable point)
-   * keeps for members that lag, those believed down included; a member
+   * Most entries the sequencer (and each replica, above the stable point)
+   * keeps for replicas that lag, those believed down included; a replica
    * further behind skips ahead (with a `node:error` event). Default 100,000.
    */
   maxRetained?: number;
+  /**
+   * Most of this node's messages not yet delivered (waiting ones included);
+   * `multicast()` refuses more with `BackpressureError`. Default 10,000.
+   */
+  maxPending?: number;
 }
 
 const COMPONENT = 'sequencer-multicast';
@@ -89,49 +119,81 @@ export interface SequencerMulticastComponents {
   readonly members: readonly NodeId[];
   readonly transport: Transport;
   readonly scheduler: ScopedScheduler;
+  readonly random: Random;
+  /** Which start of this node this is (`Tokens.Incarnation`). Default 1. */
+  readonly incarnation?: number;
   readonly events: EventBus;
   readonly election: Election;
   readonly membership: Membership;
 }
 
+/** The sequencer view a replica has joined: the election's term and leader, and the view's epoch. */
+interface InstalledView {
+  readonly term: number;
+  readonly epoch: number;
+  readonly leader: NodeId;
+}
+
 /**
  * Totally ordered multicast through a sequencer: the elected leader gives
  * each message the next position in the total order, and the members deliver
- * in that order.
+ * in that order once a majority of the replicas hold it. In the manner of
+ * Viewstamped Replication, with state in memory only:
  *
  * - A sender keeps each message until it delivers it and submits it to the
- *   leader until it sees it numbered; the leader numbers each sender's
- *   messages once and in the sender's order (FIFO), holding back those that
- *   overtake a lost one.
- * - The leader sends newly numbered entries to every member in batches; a
- *   member delivers position after position, fetches what it misses from the
- *   leader, and acknowledges what it delivered so the leader can forget it.
- * - A new leader first asks every member what it holds, one believed down
- *   only for a while, since it may just be slow (members refuse
- *   the old leader from then on, since they follow the election's term), so
- *   numbering resumes after the last position any member could deliver:
- *   no gap, no repeat. Members then join the new term and submit again what
- *   they have not delivered.
+ *   leader until it sees it numbered, backing off while nothing is; the
+ *   leader numbers each sender's messages once and in the sender's order
+ *   (FIFO), holding back those that overtake a lost one.
+ * - The leader sends newly numbered entries to every replica in batches;
+ *   replicas acknowledge what they hold, and once a majority of the replicas
+ *   hold a position it is committed: members deliver up to the commit point,
+ *   which rides on the next batch (or a sync of its own). A leader cut off
+ *   with a minority therefore numbers but never commits: no split order.
+ * - A new leader first asks the replicas what they hold and numbers nothing
+ *   until a majority of those with state have answered (every committed
+ *   position is among their answers), then resumes after the last position
+ *   any of them holds: no gap, no repeat. It takes an epoch above every one
+ *   it heard of, so its entries supersede those of earlier views.
+ * - Crash-recovery: a replica that starts (a new incarnation, memory empty)
+ *   first asks enough of the others which terms they have promised, so it
+ *   never helps an older view it may have turned away before its crash; it
+ *   answers recoveries as "without state" until it joins a view. Joining, a
+ *   member takes the registered application states ({@link ReplicatedState})
+ *   from another member as of that member's last delivery, and delivers from
+ *   the next position; its message numbers continue after its previous
+ *   incarnation's, whose late submissions the sequencer refuses.
+ * - A member that sees less than a majority of the replicas refuses new
+ *   multicasts with `NoQuorumError`; at most `maxPending` messages wait.
  *
- * Safety under a partition rests on the election: two leaders in different
- * terms that both reach a member are resolved by the term, but a member cut
- * off with an old leader can deliver what the new one never saw.
+ * State is in memory: the group survives the crash of any minority of the
+ * replicas at a time, each restarted one rejoining before the next crash.
+ * If a majority lose their state together, what only they held is gone.
  */
 export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Startable {
   readonly group: readonly NodeId[];
+  readonly replicas: readonly NodeId[];
   readonly #self: NodeId;
   readonly #cluster: ReadonlySet<NodeId>;
   readonly #groupSet: ReadonlySet<NodeId>;
+  readonly #replicaSet: ReadonlySet<NodeId>;
+  readonly #quorum: number;
   readonly #isMember: boolean;
+  readonly #isReplica: boolean;
+  /** A random nonce of this start, so the sequencer tells this start's submissions from an earlier one's. */
+  readonly #incarnation: number;
+  /** Whether this start is a restart (`Tokens.Incarnation` above 1). */
+  readonly #restarted: boolean;
   readonly #transport: Transport;
   readonly #scheduler: ScopedScheduler;
   readonly #events: EventBus;
   readonly #election: Election;
   readonly #membership: Membership;
   readonly #retransmitMs: number;
+  readonly #maxRetransmitMs: number;
   readonly #requestTimeoutMs: number;
   readonly #window: number;
   readonly #maxRetained: number;
+  readonly #maxPending: number;
   readonly #listeners = new Set<(delivery: Delivery<T>) => void>();
   readonly #states = new StateRegistry(COMPONENT);
   #stopped = false;
@@ -139,10 +201,16 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
   #flushTimer: Timer | undefined;
   #unsubscribe: (() => void) | undefined;
 
-  // Member: what it received and delivered.
+  /** The highest term this replica promised a sequencer (answered its recovery or joined it). */
+  #promised = 0;
+
+  // Replica: what it holds and delivered.
   #joined = false;
-  #installedTerm = 0;
+  #installed: InstalledView | undefined;
+  #epochJoined = 0;
   #delivered = 0;
+  #stored = 0;
+  #commit = 0;
   #deliveredCount = 0;
   /** Received entries above `delivered`, and delivered ones above the stable point (for a new leader). */
   readonly #received = new Map<number, OrderedEntry>();
@@ -150,8 +218,10 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
   /** The highest stable point the sequencer announced. */
   #stable = 0;
   #knownHead = 0;
-  #lastAckSent = 0;
-  #deliveredAtTick = 0;
+  #lastAckStored = 0;
+  #lastAckDelivered = 0;
+  #ackTimer: Timer | undefined;
+  #storedAtTick = 0;
   readonly #senderSeqs = new Map<NodeId, number>();
   #joinInFlight = false;
   #fetchInFlight = false;
@@ -165,31 +235,54 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
   #outboxFirst = 1;
   #lastOwnReceived = 0;
   #lastSubmitAt = 0;
+  #resubmitDelay: number;
 
-  // Sequencer: only while this node leads a term.
+  // Sequencer: only while this node leads a view.
   #sequencer: TermSequencer | undefined;
   #leadingTerm = 0;
+  /** Replicas without state waiting to join the current view, and who confirmed it since they asked. */
+  readonly #admissions = new Map<
+    NodeId,
+    { incarnation: number; since: number; confirmed: Set<NodeId> }
+  >();
   #outgoing: OrderedEntry[] = [];
+  #commitAnnounced = 0;
 
   constructor(components: SequencerMulticastComponents, options: SequencerMulticastOptions = {}) {
     this.#self = components.nodeId;
     this.#cluster = new Set(components.members);
     this.group = [...new Set(options.group ?? components.members)].sort();
-    for (const member of this.group) {
+    this.replicas = [...new Set([...(options.replicas ?? this.group)])].sort();
+    for (const member of this.replicas) {
       if (!this.#cluster.has(member))
-        throw new RangeError(`sequencerMulticast: group member ${member} is not in the cluster`);
+        throw new RangeError(`${COMPONENT}: replica ${member} is not in the cluster`);
+    }
+    this.#replicaSet = new Set(this.replicas);
+    for (const member of this.group) {
+      if (!this.#replicaSet.has(member))
+        throw new RangeError(`${COMPONENT}: group member ${member} must be a replica`);
     }
     this.#groupSet = new Set(this.group);
+    this.#quorum = Math.floor(this.replicas.length / 2) + 1;
     this.#isMember = this.#groupSet.has(this.#self);
+    this.#isReplica = this.#replicaSet.has(this.#self);
+    this.#incarnation = components.random.int(1, 0xffff_ffff);
+    this.#restarted = (components.incarnation ?? 1) > 1;
     this.#transport = components.transport;
     this.#scheduler = components.scheduler;
     this.#events = components.events;
     this.#election = components.election;
     this.#membership = components.membership;
     this.#retransmitMs = positive(options.retransmitMs ?? 25, 'retransmitMs');
+    this.#maxRetransmitMs = Math.max(
+      this.#retransmitMs,
+      positive(options.maxRetransmitMs ?? 1_000, 'maxRetransmitMs'),
+    );
     this.#requestTimeoutMs = positive(options.requestTimeoutMs ?? 250, 'requestTimeoutMs');
     this.#window = positive(options.window ?? 10_000, 'window');
     this.#maxRetained = positive(options.maxRetained ?? 100_000, 'maxRetained');
+    this.#maxPending = positive(options.maxPending ?? 10_000, 'maxPending');
+    this.#resubmitDelay = this.#retransmitMs;
   }
 
   get deliveredCount(): number {
@@ -208,7 +301,7 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     t.handle<Join>(JOIN, (m, ctx) => this.#onJoin(m, ctx), {
       validate: (p) => joinSchema.parse(p),
     });
-    if (this.#isMember) {
+    if (this.#isReplica) {
       t.handle<Order>(ORDER, (m, ctx) => this.#onOrder(m, ctx), {
         validate: (p) => orderSchema.parse(p),
       });
@@ -217,6 +310,11 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
       });
       t.handle<Recover>(RECOVER, (m, ctx) => this.#onRecover(m, ctx), {
         validate: (p) => recoverSchema.parse(p),
+      });
+    }
+    if (this.#isMember) {
+      t.handle<StateRequest>(STATE, (m, ctx) => this.#onState(m, ctx), {
+        validate: (p) => stateSchema.parse(p),
       });
     }
     this.#unsubscribe = this.#election.onElected(() => this.#leadershipChanged());
@@ -228,8 +326,9 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     this.#stopped = true;
     this.#ticker?.cancel();
     this.#flushTimer?.cancel();
+    this.#ackTimer?.cancel();
     this.#unsubscribe?.();
-    for (const type of [SUBMIT, ACK, FETCH, JOIN, ORDER, SYNC, RECOVER])
+    for (const type of [SUBMIT, ACK, FETCH, JOIN, ORDER, SYNC, RECOVER, STATE])
       this.#transport.unhandle(type);
     this.#sequencer = undefined;
     const waiters = this.#joinWaiters;
@@ -241,6 +340,13 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     if (!this.#isMember) {
       throw new RangeError(`${this.#self} is not a member of the multicast group`);
     }
+    if (this.#stopped) throw new LifecycleError(`${COMPONENT} of ${this.#self} is stopped`);
+    this.#checkQuorum();
+    if (this.#pending.size + this.#joinWaiters.length >= this.#maxPending) {
+      throw new BackpressureError(
+        `${this.#self} already has ${this.#maxPending} messages waiting to be delivered`,
+      );
+    }
     // A restarted node learns how far its earlier self numbered, so ids are never reused.
     if (!this.#joined) await this.#whenJoined();
     const senderSeq = ++this.#lastSenderSeq;
@@ -251,13 +357,24 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     return { id: `${this.#self}:${senderSeq}`, senderSeq };
   }
 
+  onDeliver(listener: (delivery: Delivery<T>) => void): () => void {
+    // A wrapper per subscription, so subscribing one function twice gives two independent subscriptions.
+    const subscription = (delivery: Delivery<T>): void => listener(delivery);
+    this.#listeners.add(subscription);
+    return () => void this.#listeners.delete(subscription);
+  }
+
   registerState(name: string, state: ReplicatedState): () => void {
     return this.#states.register(name, state);
   }
 
-  onDeliver(listener: (delivery: Delivery<T>) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+  /** Refuses new work when this node sees less than a majority of the replicas. */
+  #checkQuorum(): void {
+    let reachable = 0;
+    for (const replica of this.replicas) {
+      if (replica === this.#self || this.#membership.isAlive(replica)) reachable++;
+    }
+    if (reachable < this.#quorum) throw new NoQuorumError(reachable, this.#quorum);
   }
 
   // ---- leadership ------------------------------------------------------------
@@ -269,11 +386,11 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
       this.#sequencer = undefined;
       this.#outgoing = [];
     }
-    if (isLeader && this.#leadingTerm !== term) {
+    if (isLeader && this.#leadingTerm !== term && term >= this.#promised) {
       this.#leadingTerm = term;
       void this.#lead(term);
     }
-    if (this.#isMember) this.#join();
+    if (this.#isReplica) this.#join();
   }
 
   /** The sequencer of the current term, if this node leads it and has recovered. */
@@ -288,59 +405,115 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
   }
 
   /**
-   * Recovers what the members hold, then starts numbering for `term`. A
-   * member believed down is still asked for `requestTimeoutMs`: the failure
-   * detector also suspects slow members, and one left out could hold
-   * positions it delivered that this term would number again.
+   * Recovers what the replicas hold, then starts numbering for `term`: once
+   * a majority of the replicas with state have answered, or a majority
+   * answered and none has state (a group that never ordered anything).
    */
   async #lead(term: number): Promise<void> {
     const replies = new Map<NodeId, RecoverReply>();
-    const startedAt = this.#scheduler.now();
-    const awaited = (member: NodeId): boolean =>
-      !replies.has(member) &&
-      (this.#membership.isAlive(member) ||
-        this.#scheduler.now() - startedAt < this.#requestTimeoutMs);
-    let stopped = false;
-    const ask = async (member: NodeId): Promise<void> => {
-      while (!stopped && this.#leads(term) && awaited(member)) {
-        try {
-          const reply =
-            member === this.#self
-              ? this.#recoverReply()
-              : recoverReplySchema.parse(
-                  await this.#transport.request(
-                    member,
-                    RECOVER,
-                    { term },
-                    { timeoutMs: this.#requestTimeoutMs },
-                  ),
-                );
-          replies.set(member, reply);
-        } catch {
-          // Not reachable or not yet following this term: asked again while awaited.
-          try {
-            await this.#scheduler.sleep(this.#retransmitMs);
-          } catch {
-            stopped = true;
-          }
-        }
+    let delay = this.#retransmitMs;
+    const ask = async (replica: NodeId): Promise<void> => {
+      try {
+        const reply =
+          replica === this.#self
+            ? this.#recoverReply(term)
+            : recoverReplySchema.parse(
+                await this.#transport.request(
+                  replica,
+                  RECOVER,
+                  { term },
+                  { timeoutMs: this.#requestTimeoutMs },
+                ),
+              );
+        replies.set(replica, reply);
+      } catch {
+        // Not reachable, or not yet following this term: asked again.
       }
     };
-    while (!stopped && this.#leads(term)) {
-      const targets = this.group.filter(awaited);
-      if (targets.length === 0) break;
-      await Promise.all(targets.map(ask));
+    for (;;) {
+      if (!this.#leads(term)) return;
+      await Promise.all(this.replicas.filter((r) => !replies.has(r)).map(ask));
+      if (!this.#leads(term)) return;
+      let vouching = 0;
+      for (const reply of replies.values())
+        if (reply.delivered !== null || !reply.restarted) vouching++;
+      if (vouching >= this.#quorum) {
+        this.#install(term, replies);
+        return;
+      }
+      try {
+        await this.#scheduler.sleep(delay);
+      } catch {
+        return;
+      }
+      delay = Math.min(delay * 2, this.#maxRetransmitMs);
     }
-    if (stopped || !this.#leads(term)) return;
-    const { sequencer, lost } = TermSequencer.fromRecovery(term, this.group, replies);
+  }
+
+  /**
+   * A replica without state asked to join this view, whose recovery it did
+   * not answer. Its previous incarnation may have promised a newer view
+   * before it crashed, so it is admitted only once enough of the other
+   * replicas confirm, after its request, that they are still in this view:
+   * so many that every majority that could have formed a newer view
+   * includes one of them. They confirm by acknowledging a sync.
+   */
+  #admit(sequencer: TermSequencer, joiner: NodeId, incarnation: number): void {
+    const pending = this.#admissions.get(joiner);
+    if (pending?.incarnation === incarnation) return;
+    this.#admissions.set(joiner, {
+      incarnation,
+      since: this.#scheduler.now(),
+      confirmed: new Set(this.#isReplica ? [this.#self] : []),
+    });
+    this.#syncAll(sequencer);
+  }
+
+  /** Counts an acknowledgement of the current view toward pending admissions. */
+  #confirmAdmissions(sequencer: TermSequencer, from: NodeId): void {
+    const needed = this.replicas.length - this.#quorum + 1;
+    const now = this.#scheduler.now();
+    for (const [joiner, pending] of this.#admissions) {
+      if (from === joiner || now <= pending.since) continue;
+      pending.confirmed.add(from);
+      if (pending.confirmed.size >= needed) {
+        sequencer.admit(joiner, pending.incarnation);
+        this.#admissions.delete(joiner);
+      }
+    }
+  }
+
+  #syncAll(sequencer: TermSequencer): void {
+    const sync: Sync = {
+      term: sequencer.term,
+      epoch: sequencer.epoch,
+      head: sequencer.head,
+      stable: sequencer.stable,
+      commit: sequencer.commit,
+    };
+    for (const replica of this.replicas) {
+      if (replica !== this.#self) this.#send(replica, SYNC, sync);
+    }
+  }
+
+  #install(term: number, replies: ReadonlyMap<NodeId, RecoverReply>): void {
+    let epoch = this.#epochJoined;
+    for (const reply of replies.values()) epoch = Math.max(epoch, reply.epoch);
+    const view = { term, epoch: epoch + 1, replicas: this.replicas, self: this.#self };
+    const { sequencer, lost } = TermSequencer.fromRecovery(view, replies);
     if (lost > 0) {
       this.#report(
         'ERR_SEQUENCER_TRUNCATED',
-        `term ${term}: ${lost} delivered position(s) up to ${sequencer.start - 1} are held by no live member; members behind them skip ahead`,
+        `term ${term}: ${lost} delivered position(s) up to ${sequencer.start - 1} are held by no replica that answered; members behind them skip ahead`,
       );
     }
     this.#sequencer = sequencer;
-    if (this.#isMember) this.#join();
+    this.#admissions.clear();
+    this.#commitAnnounced = sequencer.commit;
+    // The replicas hold the recovered entries under older views: this view announces them afresh.
+    this.#outgoing = [...sequencer.entries()];
+    this.#scheduleFlush();
+    if (this.#isReplica) this.#join();
   }
 
   // ---- sequencer handlers ----------------------------------------------------
@@ -353,41 +526,43 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     const sequencer = this.#activeSequencer();
     // Not (or not yet) the sequencer: the sender submits again to whoever is.
     if (!sequencer) return;
-    this.#order(sequencer, ctx.from, message.first, message.payloads);
+    this.#order(sequencer, ctx.from, message.incarnation, message.first, message.payloads);
   }
 
   #order(
     sequencer: TermSequencer,
     sender: NodeId,
+    incarnation: number,
     first: number,
     payloads: readonly unknown[],
   ): void {
     let ordered: OrderedEntry[];
     try {
-      ordered = sequencer.submit(sender, first, payloads, this.#window);
+      ordered = sequencer.submit(sender, incarnation, first, payloads, this.#window);
     } catch (err) {
       this.#reportError(err);
       return;
     }
     if (ordered.length === 0) return;
     for (const entry of ordered) this.#outgoing.push(entry);
+    sequencer.appended();
     this.#scheduleFlush();
   }
 
   #onAck(message: Ack, ctx: MessageContext): void {
-    if (!this.#groupSet.has(ctx.from)) {
-      this.#report('ERR_INVALID_MESSAGE', `${ACK} from ${ctx.from}, who is not a group member`);
+    if (!this.#replicaSet.has(ctx.from)) {
+      this.#report('ERR_INVALID_MESSAGE', `${ACK} from ${ctx.from}, who is not a replica`);
       return;
     }
     const sequencer = this.#activeSequencer();
-    if (!sequencer || sequencer.term !== message.term) return;
+    if (!sequencer || sequencer.term !== message.term || sequencer.epoch !== message.epoch) return;
     try {
-      sequencer.ack(ctx.from, message.delivered);
+      if (sequencer.ack(ctx.from, message.stored, message.delivered)) this.#scheduleFlush();
     } catch (err) {
       this.#reportError(err);
       return;
     }
-    if (this.#isMember) this.#drain();
+    if (this.#admissions.size > 0) this.#confirmAdmissions(sequencer, ctx.from);
   }
 
   #onFetch(message: Fetch, ctx: MessageContext): FetchReply {
@@ -398,35 +573,45 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
   #onJoin(message: Join, ctx: MessageContext): JoinReply {
     const sequencer = this.#requestSequencer(JOIN, ctx, message.term);
     if (message.delivered !== null && message.delivered > sequencer.head) {
-      const error = new InvalidMessageError(
+      throw new InvalidMessageError(
         `${ctx.from} claims to have delivered ${message.delivered}, but only ${sequencer.head} were ordered`,
       );
-      throw error;
     }
-    return sequencer.join(ctx.from, message.delivered);
+    if (
+      message.delivered === null &&
+      message.restarted &&
+      !sequencer.recovered(ctx.from, message.incarnation)
+    ) {
+      this.#admit(sequencer, ctx.from, message.incarnation);
+      throw new NotLeaderError(
+        this.#self,
+        `${ctx.from} is admitted to term ${message.term} once the other replicas confirm the view`,
+      );
+    }
+    return sequencer.join(ctx.from, message.delivered, message.incarnation);
   }
 
   /**
-   * The sequencer that answers a member's request, or the error the member
-   * gets (an `InvalidMessageError` is also reported by the transport).
+   * The sequencer that answers a replica's request, or the error the
+   * replica gets (an `InvalidMessageError` is also reported by the transport).
    */
   #requestSequencer(type: string, ctx: MessageContext, term: number): TermSequencer {
-    if (!this.#groupSet.has(ctx.from)) {
-      const error = new InvalidMessageError(`${type} from ${ctx.from}, who is not a group member`);
-      throw error;
+    if (!this.#replicaSet.has(ctx.from)) {
+      throw new InvalidMessageError(`${type} from ${ctx.from}, who is not a replica`);
     }
     const sequencer = this.#activeSequencer();
     if (!sequencer || sequencer.term !== term) throw new NotLeaderError(this.#election.leader);
     return sequencer;
   }
 
-  // ---- member handlers -------------------------------------------------------
+  // ---- replica handlers ------------------------------------------------------
 
   /**
    * Whether a message stamped with `term` comes from that term's sequencer:
-   * the election's leader of the term this node is in. Older terms are
-   * deposed leaders and newer ones not yet confirmed by the election; both
-   * are ignored quietly. The same term from anyone else is a forgery.
+   * the election's leader of the term this node is in, and not a term older
+   * than one this replica promised. Older terms are deposed leaders and
+   * newer ones not yet confirmed by the election; both are ignored quietly.
+   * The same term from anyone else is a forgery.
    */
   #fromSequencer(type: string, from: NodeId, term: number): boolean {
     if (!this.#cluster.has(from)) {
@@ -434,7 +619,7 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
       return false;
     }
     const { term: current, leader } = this.#election;
-    if (term !== current || leader === undefined) return false;
+    if (term !== current || leader === undefined || term < this.#promised) return false;
     if (from !== leader) {
       this.#report(
         'ERR_INVALID_MESSAGE',
@@ -445,26 +630,33 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     return true;
   }
 
+  /** Whether a message of view (`term`, `epoch`) from `from` belongs to the view this replica joined. */
+  #inView(type: string, from: NodeId, term: number, epoch: number): boolean {
+    if (!this.#fromSequencer(type, from, term)) return false;
+    const view = this.#installed;
+    return view !== undefined && view.term === term && view.epoch === epoch && view.leader === from;
+  }
+
   #onOrder(message: Order, ctx: MessageContext): void {
-    if (!this.#fromSequencer(ORDER, ctx.from, message.term) || !this.#joined) return;
-    const { term, first, senders, senderSeqs, payloads } = message;
+    const { term, epoch, first, senders, senderSeqs, payloads } = message;
+    if (!this.#inView(ORDER, ctx.from, term, epoch)) return;
     const entries: OrderedEntry[] = new Array<OrderedEntry>(senders.length);
     for (let i = 0; i < senders.length; i++) {
       entries[i] = {
         seq: first + i,
+        epoch,
         term,
         sender: senders[i]!,
         senderSeq: senderSeqs[i]!,
         payload: payloads[i],
       };
     }
-    this.#receive(term, entries, ctx.from);
-    this.#applyStable(message.stable);
-    this.#drain();
+    this.#receive(entries, ctx.from);
+    this.#learn(message.commit, message.stable, first + senders.length - 1);
   }
 
   #onSync(message: Sync, ctx: MessageContext): void {
-    if (!this.#fromSequencer(SYNC, ctx.from, message.term) || !this.#joined) return;
+    if (!this.#inView(SYNC, ctx.from, message.term, message.epoch)) return;
     if (message.head > this.#delivered + this.#window) {
       this.#report(
         'ERR_INVALID_MESSAGE',
@@ -472,9 +664,17 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
       );
       return;
     }
-    if (message.head > this.#knownHead) this.#knownHead = message.head;
-    this.#applyStable(message.stable);
-    this.#sendAck();
+    this.#learn(message.commit, message.stable, message.head);
+    // The sequencer asks because it misses our acknowledgement.
+    this.#sendAck(true);
+  }
+
+  /** Takes in the view's commit point, stable point and head, then delivers what became committed. */
+  #learn(commit: number, stable: number, head: number): void {
+    if (head > this.#knownHead) this.#knownHead = head;
+    if (commit > this.#commit) this.#commit = Math.min(commit, this.#knownHead);
+    this.#applyStable(stable);
+    this.#drain();
   }
 
   #onRecover(message: Recover, ctx: MessageContext): RecoverReply {
@@ -484,83 +684,107 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
         `${ctx.from} does not lead term ${message.term} here`,
       );
     }
-    return this.#recoverReply();
+    return this.#recoverReply(message.term);
   }
 
   /**
-   * What this member holds, for a new sequencer. Once it answers, its
-   * election is in the new term, so it delivers nothing more until it joins
-   * that term.
+   * What this replica holds, for the sequencer of `term`. Answering is a
+   * promise: it leaves its view and delivers nothing more until it joins
+   * the new one, and never again helps a view of an older term.
    */
-  #recoverReply(): RecoverReply {
+  #recoverReply(term: number): RecoverReply {
+    if (term > this.#promised) this.#promised = term;
+    this.#installed = undefined;
     return {
       delivered: this.#joined ? this.#delivered : null,
+      epoch: this.#epochJoined,
+      incarnation: this.#incarnation,
+      restarted: this.#restarted,
       stable: this.#stable,
       senderSeqs: [...this.#senderSeqs],
       entries: [...this.#received.values()],
     };
   }
 
+  #onState(message: StateRequest, ctx: MessageContext): StateReply {
+    if (!this.#groupSet.has(ctx.from)) {
+      throw new InvalidMessageError(`${STATE} from ${ctx.from}, who is not a group member`);
+    }
+    if (!this.#joined || this.#installed?.term !== message.term) {
+      throw new NotLeaderError(
+        this.#election.leader,
+        `${this.#self} has not joined term ${message.term}`,
+      );
+    }
+    return {
+      seq: this.#delivered,
+      senderSeqs: [...this.#senderSeqs],
+      states: this.#states.snapshot(),
+    };
+  }
+
   /**
-   * Stores entries of the current term's sequencer. Entries beyond the window
-   * or claiming a later term than their message, or a sender outside the
-   * group, are forged and dropped; the rest of the batch is kept.
+   * Stores entries of the joined view. Entries beyond the window or of a
+   * sender outside the group are forged and dropped; the rest of the batch
+   * is kept.
    */
-  #receive(term: number, entries: readonly OrderedEntry[], from: NodeId): void {
+  #receive(entries: readonly OrderedEntry[], from: NodeId): void {
     let refused: string | undefined;
     const limit = this.#delivered + this.#window;
     for (const entry of entries) {
       if (entry.seq <= this.#delivered) continue;
-      if (entry.seq > limit || entry.term > term || !this.#groupSet.has(entry.sender)) {
-        refused ??= `entry ${entry.seq} (term ${entry.term}, sender ${entry.sender}) from ${from}`;
+      if (entry.seq > limit || !this.#groupSet.has(entry.sender)) {
+        refused ??= `entry ${entry.seq} (sender ${entry.sender}) from ${from}`;
         continue;
       }
       const held = this.#received.get(entry.seq);
-      if (!held || held.term < entry.term) this.#received.set(entry.seq, entry);
+      if (!held || supersedes(entry, held)) this.#received.set(entry.seq, entry);
       if (entry.seq > this.#knownHead) this.#knownHead = entry.seq;
-      if (entry.sender === this.#self && entry.senderSeq > this.#lastOwnReceived)
+      if (entry.sender === this.#self && entry.senderSeq > this.#lastOwnReceived) {
         this.#lastOwnReceived = entry.senderSeq;
+        this.#resubmitDelay = this.#retransmitMs;
+      }
     }
     if (refused !== undefined) {
       this.#report(
         'ERR_INVALID_MESSAGE',
-        `refused ${refused}: beyond position ${limit}, a later term than its message's ${term}, or a sender outside the group`,
+        `refused ${refused}: beyond position ${limit}, or a sender outside the group`,
       );
     }
+    this.#advanceStored();
+  }
+
+  #advanceStored(): void {
+    if (this.#stored < this.#delivered) this.#stored = this.#delivered;
+    while (this.#received.has(this.#stored + 1)) this.#stored++;
+    if (this.#stored > this.#lastAckStored) this.#scheduleAck();
   }
 
   #canDeliver(): boolean {
+    const view = this.#installed;
     return (
       this.#joined &&
-      this.#installedTerm === this.#election.term &&
-      this.#election.leader !== undefined
+      view !== undefined &&
+      view.term === this.#election.term &&
+      view.leader === this.#election.leader
     );
   }
 
-  /**
-   * Delivers every entry that is next in the order. The sequencer's own
-   * member delivers only what another live member has delivered: were the
-   * sequencer to crash, an entry only it had would be numbered again by the
-   * next one, and its earlier deliveries would disagree with everyone's.
-   */
+  /** Delivers every committed entry that is next in the order (a replica outside the group only applies it). */
   #drain(): void {
     if (!this.#canDeliver()) return;
-    let limit = Number.MAX_SAFE_INTEGER;
-    if (this.#election.leader === this.#self) {
-      limit = this.#activeSequencer()?.confirmed(this.#self, this.#isAlive) ?? this.#delivered;
-    }
     let entry = this.#received.get(this.#delivered + 1);
-    while (entry !== undefined && entry.seq <= limit && !this.#stopped) {
+    while (entry !== undefined && entry.seq <= this.#commit && !this.#stopped) {
       this.#delivered = entry.seq;
       this.#deliver(entry);
       entry = this.#received.get(this.#delivered + 1);
     }
-    if (this.#delivered > this.#lastAckSent) this.#sendAck();
   }
 
   #deliver(entry: OrderedEntry): void {
     const { seq, sender, senderSeq } = entry;
     this.#senderSeqs.set(sender, senderSeq);
+    if (!this.#isMember) return;
     if (sender === this.#self) {
       // Numbered in order, so every earlier message of ours was numbered before this one.
       for (const own of this.#pending.keys()) {
@@ -585,29 +809,42 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
   /** Forgets delivered entries that every member has delivered too. */
   #applyStable(stable: number): void {
     if (stable > this.#stable) this.#stable = stable;
-    const upTo = Math.min(stable, this.#delivered);
+    const upTo = Math.min(this.#stable, this.#delivered);
     for (let seq = this.#retainedFrom; seq <= upTo; seq++) this.#received.delete(seq);
     if (upTo >= this.#retainedFrom) this.#retainedFrom = upTo + 1;
   }
 
-  // ---- member requests -------------------------------------------------------
+  // ---- replica requests ------------------------------------------------------
 
-  /** Joins the current term if this member has not yet, once its sequencer is ready. */
+  /** Joins the current term's view if this replica has not yet, once its sequencer is ready. */
   #join(): void {
     if (this.#stopped || this.#joinInFlight) return;
     const { term, leader } = this.#election;
-    if (leader === undefined || (this.#joined && this.#installedTerm === term)) return;
+    if (leader === undefined || term < this.#promised) return;
+    const view = this.#installed;
+    if (view && view.term === term && view.leader === leader) return;
     const delivered = this.#joined ? this.#delivered : null;
     if (leader === this.#self) {
       const sequencer = this.#activeSequencer();
-      if (sequencer) this.#install(sequencer.join(this.#self, delivered), leader);
+      if (!sequencer) return;
+      this.#joinInFlight = true;
+      this.#enterView(sequencer.join(this.#self, delivered, this.#incarnation), leader)
+        .catch((err: unknown) => this.#reportError(err))
+        .finally(() => {
+          this.#joinInFlight = false;
+        });
       return;
     }
     this.#joinInFlight = true;
     this.#transport
-      .request(leader, JOIN, { term, delivered }, { timeoutMs: this.#requestTimeoutMs })
+      .request(
+        leader,
+        JOIN,
+        { term, delivered, incarnation: this.#incarnation, restarted: this.#restarted },
+        { timeoutMs: this.#requestTimeoutMs },
+      )
       .then(
-        (reply) => this.#install(joinReplySchema.parse(reply), leader),
+        (reply) => this.#enterView(joinReplySchema.parse(reply), leader),
         () => undefined, // retried on the next tick
       )
       .catch((err: unknown) => this.#reportError(err))
@@ -616,44 +853,96 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
       });
   }
 
-  #install(reply: JoinReply, from: NodeId): void {
-    if (this.#stopped) return;
-    if (reply.term !== this.#election.term || from !== this.#election.leader) return;
-    if (!this.#joined) {
-      this.#joined = true;
-      this.#delivered = reply.start - 1;
-      this.#retainedFrom = reply.start;
-      this.#lastAckSent = this.#delivered;
-      if (reply.lastSenderSeq > this.#lastSenderSeq) this.#lastSenderSeq = reply.lastSenderSeq;
-      const waiters = this.#joinWaiters;
-      this.#joinWaiters = [];
-      for (const w of waiters) w.resolve();
-    } else if (this.#delivered + 1 < reply.start) {
-      this.#skipTo(reply.start, from);
-    }
-    this.#installedTerm = reply.term;
-    // Undelivered entries of older terms may have been renumbered by this term's sequencer.
+  /** Enters the view the sequencer's join reply describes, after a state transfer if this replica has no state. */
+  async #enterView(reply: JoinReply, from: NodeId): Promise<void> {
+    if (!this.#stillCurrent(reply.term, from)) return;
+    if (!this.#joined && !(await this.#takeState(reply, from))) return;
+    if (!this.#stillCurrent(reply.term, from)) return;
+    if (this.#delivered + 1 < reply.start) this.#skipTo(reply.start, from);
+    this.#installed = { term: reply.term, epoch: reply.epoch, leader: from };
+    if (reply.epoch > this.#epochJoined) this.#epochJoined = reply.epoch;
+    if (reply.term > this.#promised) this.#promised = reply.term;
+    // Undelivered entries of other views may have been renumbered by this one.
     for (const [seq, entry] of this.#received) {
-      if (seq > this.#delivered && entry.term < reply.term) this.#received.delete(seq);
+      if (seq > this.#delivered && entry.epoch !== reply.epoch) this.#received.delete(seq);
     }
+    this.#stored = this.#delivered;
+    this.#lastAckStored = 0;
+    this.#commit = Math.max(this.#delivered, reply.commit);
     if (reply.head > this.#knownHead) this.#knownHead = reply.head;
     // Everything not delivered goes to the new sequencer, which ignores what it already numbered.
     this.#lastOwnReceived = 0;
-    for (const [seq, entry] of this.#received) {
-      if (
-        entry.sender === this.#self &&
-        seq > this.#delivered &&
-        entry.senderSeq > this.#lastOwnReceived
-      )
-        this.#lastOwnReceived = entry.senderSeq;
-    }
+    this.#resubmitDelay = this.#retransmitMs;
     this.#resubmit();
+    this.#advanceStored();
     this.#applyStable(reply.stable);
     this.#drain();
     this.#scheduleFlush();
+    this.#sendAck(true);
   }
 
-  /** Skips positions the sequencer no longer holds (this member lagged beyond its retention). */
+  #stillCurrent(term: number, from: NodeId): boolean {
+    return !this.#stopped && term === this.#election.term && from === this.#election.leader;
+  }
+
+  /**
+   * Brings a replica without state to where the view can take it: a group
+   * that still holds its whole order starts from nothing; otherwise a member
+   * takes the application states from another member that delivered at
+   * least up to the view's oldest held position. Returns whether it did.
+   */
+  async #takeState(reply: JoinReply, from: NodeId): Promise<boolean> {
+    let seq = reply.start - 1;
+    let states: Record<string, unknown> = {};
+    let donor: NodeId = from;
+    if (seq > 0 && this.#isMember) {
+      const transferred = await this.#fetchState(reply.term, seq);
+      if (!transferred || this.#joined) return false;
+      ({ seq, states, donor } = transferred);
+      for (const [sender, senderSeq] of transferred.senderSeqs)
+        this.#senderSeqs.set(sender, senderSeq);
+    }
+    this.#joined = true;
+    this.#delivered = seq;
+    this.#stored = seq;
+    this.#retainedFrom = seq + 1;
+    this.#lastAckDelivered = seq;
+    const previous = Math.max(reply.lastSenderSeq, this.#senderSeqs.get(this.#self) ?? 0);
+    if (previous > this.#lastSenderSeq) this.#lastSenderSeq = previous;
+    if (seq > 0 && this.#isMember) {
+      const names = this.#states.restore(states, seq);
+      this.#events.emit('stateTransferred', { node: this.#self, from: donor, seq, states: names });
+    }
+    const waiters = this.#joinWaiters;
+    this.#joinWaiters = [];
+    for (const w of waiters) w.resolve();
+    return true;
+  }
+
+  async #fetchState(
+    term: number,
+    atLeast: number,
+  ): Promise<(StateReply & { donor: NodeId }) | undefined> {
+    for (const member of this.group) {
+      if (member === this.#self || !this.#membership.isAlive(member)) continue;
+      try {
+        const reply = stateReplySchema.parse(
+          await this.#transport.request(
+            member,
+            STATE,
+            { term },
+            { timeoutMs: this.#requestTimeoutMs },
+          ),
+        );
+        if (reply.seq >= atLeast) return { ...reply, donor: member };
+      } catch {
+        // That member has not joined this term yet, or is gone: try another.
+      }
+    }
+    return undefined;
+  }
+
+  /** Skips positions the sequencer no longer holds (this replica lagged beyond its retention). */
   #skipTo(start: number, from: NodeId): void {
     this.#report(
       'ERR_SEQUENCER_TRUNCATED',
@@ -666,10 +955,10 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
 
   #fetch(): void {
     if (this.#fetchInFlight || !this.#canDeliver()) return;
-    const { term, leader } = this.#election;
-    const from = this.#delivered + 1;
+    const { term, epoch, leader } = this.#installed!;
+    const from = this.#stored + 1;
     const to = Math.min(this.#knownHead, from + MAX_BATCH - 1);
-    if (to < from || leader === undefined) return;
+    if (to < from) return;
     if (leader === this.#self) {
       const sequencer = this.#activeSequencer();
       if (sequencer)
@@ -678,7 +967,7 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     }
     this.#fetchInFlight = true;
     this.#transport
-      .request(leader, FETCH, { term, from, to }, { timeoutMs: this.#requestTimeoutMs })
+      .request(leader, FETCH, { term, epoch, from, to }, { timeoutMs: this.#requestTimeoutMs })
       .then(
         (reply) => {
           this.#fetchInFlight = false;
@@ -704,27 +993,35 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
       return;
     }
     if (reply.start > this.#delivered + 1) this.#skipTo(reply.start, leader);
-    this.#receive(term, reply.entries, leader);
-    const before = this.#delivered;
+    const before = this.#stored;
+    this.#receive(reply.entries, leader);
     this.#drain();
     // Catching up: keep fetching while each round makes progress.
-    if (
-      this.#delivered > before &&
-      this.#knownHead > this.#delivered &&
-      !this.#received.has(this.#delivered + 1)
-    )
-      this.#fetch();
+    if (this.#stored > before && this.#knownHead > this.#stored) this.#fetch();
   }
 
-  #sendAck(): void {
+  #scheduleAck(): void {
+    if (this.#ackTimer || this.#stopped) return;
+    this.#ackTimer = this.#scheduler.setTimeout(() => {
+      this.#ackTimer = undefined;
+      this.#sendAck(false);
+    }, 0);
+  }
+
+  /** Tells the sequencer how far this replica holds and has delivered, when that moved (or when asked). */
+  #sendAck(always: boolean): void {
     if (!this.#canDeliver()) return;
-    const { term, leader } = this.#election;
-    this.#lastAckSent = this.#delivered;
+    if (!always && this.#stored <= this.#lastAckStored && this.#delivered <= this.#lastAckDelivered)
+      return;
+    const { term, epoch, leader } = this.#installed!;
+    this.#lastAckStored = this.#stored;
+    this.#lastAckDelivered = this.#delivered;
     if (leader === this.#self) {
-      this.#activeSequencer()?.ack(this.#self, this.#delivered);
+      const sequencer = this.#activeSequencer();
+      if (sequencer?.ack(this.#self, this.#stored, this.#delivered)) this.#scheduleFlush();
       return;
     }
-    this.#send(leader!, ACK, { term, delivered: this.#delivered });
+    this.#send(leader, ACK, { term, epoch, stored: this.#stored, delivered: this.#delivered });
   }
 
   // ---- sending ---------------------------------------------------------------
@@ -751,30 +1048,12 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     }, 0);
   }
 
-  /** Sends what this tick produced: our submissions, then (as sequencer) the newly numbered entries. */
+  /** Sends what this turn produced: our submissions, then (as sequencer) the new entries and commit point. */
   #flush(): void {
     if (this.#stopped) return;
-    if (this.#outbox.length > 0 && this.#canDeliver()) {
-      const outbox = this.#outbox;
-      this.#outbox = [];
-      this.#lastSubmitAt = this.#scheduler.now();
-      const { term, leader } = this.#election;
-      for (let i = 0; i < outbox.length; i += MAX_BATCH) {
-        const payloads = outbox.length <= MAX_BATCH ? outbox : outbox.slice(i, i + MAX_BATCH);
-        const first = this.#outboxFirst + i;
-        if (leader === this.#self) {
-          const sequencer = this.#activeSequencer();
-          if (sequencer) this.#order(sequencer, this.#self, first, payloads);
-        } else {
-          this.#send(leader!, SUBMIT, { term, first, payloads });
-        }
-      }
-    } else {
-      // Not joined to the current term: the pending messages are resubmitted once it is.
-      this.#outbox = [];
-    }
+    this.#flushSubmissions();
     const sequencer = this.#activeSequencer();
-    if (this.#outgoing.length === 0 || !sequencer) return;
+    if (!sequencer) return;
     const outgoing = this.#outgoing;
     this.#outgoing = [];
     for (let i = 0; i < outgoing.length; i += MAX_BATCH) {
@@ -782,19 +1061,50 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
         i === 0 && outgoing.length <= MAX_BATCH ? outgoing : outgoing.slice(i, i + MAX_BATCH);
       const order: Order = {
         term: sequencer.term,
+        epoch: sequencer.epoch,
         stable: sequencer.stable,
+        commit: sequencer.commit,
         first: entries[0]!.seq,
         senders: entries.map((e) => e.sender),
         senderSeqs: entries.map((e) => e.senderSeq),
         payloads: entries.map((e) => e.payload),
       };
-      for (const member of this.group) {
-        if (member !== this.#self) this.#send(member, ORDER, order);
+      for (const replica of this.replicas) {
+        if (replica !== this.#self) this.#send(replica, ORDER, order);
       }
-      if (this.#isMember && this.#joined) {
-        this.#receive(sequencer.term, entries, this.#self);
-        this.#applyStable(sequencer.stable);
-        this.#drain();
+      if (this.#isReplica && this.#canDeliver()) {
+        this.#receive(entries, this.#self);
+        this.#learn(sequencer.commit, sequencer.stable, sequencer.head);
+      }
+    }
+    if (outgoing.length === 0 && sequencer.commit > this.#commitAnnounced) {
+      this.#syncAll(sequencer);
+    }
+    this.#commitAnnounced = sequencer.commit;
+    if (this.#isReplica && this.#canDeliver()) {
+      this.#learn(sequencer.commit, sequencer.stable, sequencer.head);
+    }
+  }
+
+  #flushSubmissions(): void {
+    if (this.#outbox.length === 0) return;
+    if (!this.#canDeliver()) {
+      // Not joined to the current view: the pending messages are resubmitted once it is.
+      this.#outbox = [];
+      return;
+    }
+    const outbox = this.#outbox;
+    this.#outbox = [];
+    this.#lastSubmitAt = this.#scheduler.now();
+    const { term, leader } = this.#installed!;
+    for (let i = 0; i < outbox.length; i += MAX_BATCH) {
+      const payloads = outbox.length <= MAX_BATCH ? outbox : outbox.slice(i, i + MAX_BATCH);
+      const first = this.#outboxFirst + i;
+      if (leader === this.#self) {
+        const sequencer = this.#activeSequencer();
+        if (sequencer) this.#order(sequencer, this.#self, this.#incarnation, first, payloads);
+      } else {
+        this.#send(leader, SUBMIT, { term, incarnation: this.#incarnation, first, payloads });
       }
     }
   }
@@ -811,31 +1121,39 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
 
   #tick(): void {
     if (this.#stopped) return;
-    if (this.#isMember) {
+    const now = this.#scheduler.now();
+    if (this.#isReplica) {
       this.#join();
       if (this.#canDeliver()) {
         // A gap that outlived a whole tick is lost, not late.
-        if (this.#knownHead > this.#delivered && this.#delivered === this.#deliveredAtTick)
-          this.#fetch();
-        this.#deliveredAtTick = this.#delivered;
+        if (this.#knownHead > this.#stored && this.#stored === this.#storedAtTick) this.#fetch();
+        this.#storedAtTick = this.#stored;
         if (
           this.#pending.size > 0 &&
-          this.#scheduler.now() - this.#lastSubmitAt >= this.#retransmitMs &&
+          now - this.#lastSubmitAt >= this.#resubmitDelay &&
           this.#outbox.length === 0
         ) {
           this.#resubmit();
-          if (this.#outbox.length > 0) this.#scheduleFlush();
+          if (this.#outbox.length > 0) {
+            this.#scheduleFlush();
+            // Nothing of ours got numbered since the last try: back off.
+            this.#resubmitDelay = Math.min(this.#resubmitDelay * 2, this.#maxRetransmitMs);
+          }
         }
-        if (this.#delivered > this.#lastAckSent) this.#sendAck();
+        this.#sendAck(false);
       }
     }
     const sequencer = this.#activeSequencer();
     if (sequencer) {
       sequencer.advanceStable(this.#maxRetained);
-      const sync = { term: sequencer.term, head: sequencer.head, stable: sequencer.stable };
-      for (const member of sequencer.lagging(this.#isAlive)) {
-        if (member !== this.#self) this.#send(member, SYNC, sync);
-      }
+      const sync: Sync = {
+        term: sequencer.term,
+        epoch: sequencer.epoch,
+        head: sequencer.head,
+        stable: sequencer.stable,
+        commit: sequencer.commit,
+      };
+      for (const replica of sequencer.lagging(this.#isAlive)) this.#send(replica, SYNC, sync);
     }
   }
 
@@ -847,9 +1165,7 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
   }
 
   #reportError(err: unknown): void {
-    const error = err instanceof Error ? err : new Error(String(err));
-    const code = (error as { code?: unknown }).code;
-    this.#report(typeof code === 'string' ? code : 'ERR_UNKNOWN', error.message);
+    reportError(this.#events, this.#self, COMPONENT, err);
   }
 
   #report(code: string, message: string): void {
@@ -888,6 +1204,8 @@ export function sequencerMulticast(options: SequencerMulticastOptions = {}): Plu
               members: c.resolve(Tokens.Members),
               transport: c.resolve(Tokens.Transport),
               scheduler: c.resolve(Tokens.Scheduler),
+              random: c.resolve(Tokens.Random),
+              incarnation: c.resolve(Tokens.Incarnation),
               events: c.resolve(Tokens.Events),
               election: c.resolve(Tokens.Election),
               membership: c.resolve(Tokens.Membership),

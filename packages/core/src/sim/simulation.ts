@@ -235,6 +235,7 @@ export class Simulation {
       clock: this.clocks.get(id)!,
       scheduler: this.scheduler,
       random: this.random.fork(`node/${id}/${incarnation}`),
+      incarnation,
     });
     node.events.onAny((event, data) => {
       // A crashed incarnation may still report while it is torn down; that is not part of the run.

@@ -75,7 +75,9 @@ describe('SequencerMulticast across leader changes', () => {
     // db missed the election and still believes it numbers term 1.
     const stale = {
       term: 1,
+      epoch: 1,
       stable: 0,
+      commit: 16,
       first: 16,
       senders: ['n1'],
       senderSeqs: [6],

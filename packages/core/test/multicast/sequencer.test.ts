@@ -75,7 +75,9 @@ describe('SequencerMulticast', () => {
     await burst(1);
     const forged = {
       term: 1,
+      epoch: 1,
       stable: 0,
+      commit: 16,
       first: 16,
       senders: ['n3'],
       senderSeqs: [6],
@@ -107,7 +109,9 @@ describe('SequencerMulticast', () => {
     await sim.runFor(200);
     sim.node('n2').transport.send('n1', 'sequencer.order', {
       term: 1,
+      epoch: 1,
       stable: 0,
+      commit: 0,
       first: 1_000_000,
       senders: ['n3'],
       senderSeqs: [1_000],
@@ -115,13 +119,21 @@ describe('SequencerMulticast', () => {
     });
     sim.node('n2').transport.send('n1', 'sequencer.order', {
       term: 1,
+      epoch: 1,
       stable: 0,
+      commit: 0,
       first: 17,
       senders: ['n4'],
       senderSeqs: [1],
       payloads: ['from outside the group'],
     });
-    sim.node('n2').transport.send('n1', 'sequencer.sync', { term: 1, head: 5_000_000, stable: 0 });
+    sim.node('n2').transport.send('n1', 'sequencer.sync', {
+      term: 1,
+      epoch: 1,
+      head: 5_000_000,
+      stable: 0,
+      commit: 0,
+    });
     await burst(2);
     await sim.runFor(1_000);
     assertMulticastHistory(recorder.history());
@@ -129,7 +141,7 @@ describe('SequencerMulticast', () => {
     const messages = errors('n1').map((e) => e.message);
     expect(messages).toEqual([
       expect.stringMatching(/refused entry 1000000/),
-      expect.stringMatching(/refused entry 17 \(term 1, sender n4\)/),
+      expect.stringMatching(/refused entry 17 \(sender n4\)/),
       expect.stringMatching(/announces head 5000000/),
     ]);
     await sim.stop();
@@ -142,20 +154,27 @@ describe('SequencerMulticast', () => {
     await sim.runFor(200);
     sim.node('n1').transport.send('n2', 'sequencer.submit', {
       term: 1,
+      incarnation: 1,
       first: 1_000_000,
       payloads: ['far ahead'],
     });
     sim.node('n4').transport.send('n2', 'sequencer.submit', {
       term: 1,
+      incarnation: 1,
       first: 1,
       payloads: ['outsider'],
     });
-    sim.node('n3').transport.send('n2', 'sequencer.ack', { term: 1, delivered: 999_999 });
+    sim.node('n3').transport.send('n2', 'sequencer.ack', {
+      term: 1,
+      epoch: 1,
+      stored: 999_999,
+      delivered: 0,
+    });
     const outsiderFetch = sim
       .node('n4')
-      .transport.request('n2', 'sequencer.fetch', { term: 1, from: 1, to: 5 });
+      .transport.request('n2', 'sequencer.fetch', { term: 1, epoch: 1, from: 1, to: 5 });
     await burst(2);
-    await expect(outsiderFetch).rejects.toThrow(/not a group member/);
+    await expect(outsiderFetch).rejects.toThrow(/not a replica/);
     await sim.runFor(1_000);
     assertMulticastHistory(recorder.history());
     for (const id of GROUP) expect(recorder.deliveredBy(id)).toHaveLength(30);
@@ -165,8 +184,8 @@ describe('SequencerMulticast', () => {
       expect.arrayContaining([
         expect.stringMatching(/n1 submitted senderSeq 1000000/),
         expect.stringMatching(/sequencer.submit from n4, who is not a group member/),
-        expect.stringMatching(/n3 claims to have delivered 999999/),
-        expect.stringMatching(/sequencer.fetch from n4, who is not a group member/),
+        expect.stringMatching(/n3 claims to hold 999999 entries/),
+        expect.stringMatching(/sequencer.fetch from n4, who is not a replica/),
       ]),
     );
     await sim.stop();

@@ -1,5 +1,5 @@
 import type { ClockSync, ClockSyncNodeReport, ClockSyncReport } from '../contracts/clock-sync';
-import type { Election, Leadership } from '../contracts/election';
+import type { ActingChange, Election } from '../contracts/election';
 import {
   AbortError,
   AuthError,
@@ -103,8 +103,11 @@ interface Correction {
  * thus the group's mean, not the leader's clock, and one wild clock cannot
  * drag the others along.
  *
- * Rounds follow the leadership: a node runs one as soon as it becomes leader
- * (through `Tokens.Election`), then every `intervalMs` while it leads. A
+ * Rounds follow the leadership: a node runs one as soon as it *acts* as
+ * leader (`Election.acting`, through `Tokens.Election`), then every
+ * `intervalMs` while it acts, so two nodes never run rounds at once (an
+ * elected leader waits out its lease guard, and a leader cut off from the
+ * majority stops). A
  * member accepts a correction only from the leader it follows, in that
  * leader's term, for the round it last answered, and at most once.
  *
@@ -182,8 +185,8 @@ export class BerkeleyClockSync implements ClockSync, Startable {
     transport.handle(BerkeleyMessages.sync, (_: unknown, ctx) => this.#onSync(ctx), {
       validate: (payload) => syncSchema.parse(payload),
     });
-    this.#unsubscribe = this.#election.onElected((leadership) => this.#onLeadership(leadership));
-    if (this.#election.isLeader) this.#lead();
+    this.#unsubscribe = this.#election.onActing((change) => this.#onActing(change));
+    if (this.#election.acting) this.#lead();
   }
 
   stop(): void {
@@ -198,7 +201,8 @@ export class BerkeleyClockSync implements ClockSync, Startable {
    * Runs one round and resolves with its report. On the leader the round
    * runs here, after any round already in progress; on another member the
    * leader is asked to run one. Rejects with `NotLeaderError` when no leader
-   * is known, or when the node asked turns out not to lead.
+   * is known, when the node asked turns out not to lead, or when the leader
+   * does not act as leader (yet, or any more: see `Election.acting`).
    */
   syncOnce(): Promise<ClockSyncReport> {
     if (this.#stopped) return Promise.reject(new AbortError(`${COMPONENT} is stopped`));
@@ -208,8 +212,8 @@ export class BerkeleyClockSync implements ClockSync, Startable {
     return this.#askLeader(leader);
   }
 
-  #onLeadership(leadership: Leadership): void {
-    if (leadership.leader === this.#c.nodeId) this.#lead();
+  #onActing(change: ActingChange): void {
+    if (change.acting) this.#lead();
     else this.#stopLeading();
   }
 
@@ -225,7 +229,7 @@ export class BerkeleyClockSync implements ClockSync, Startable {
   }
 
   #periodicRound(): void {
-    if (!this.#election.isLeader) {
+    if (!this.#election.acting) {
       this.#stopLeading();
       return;
     }
@@ -312,11 +316,16 @@ export class BerkeleyClockSync implements ClockSync, Startable {
     }
   }
 
-  /** Throws if this node stopped, or no longer leads in `term`, since the round began. */
+  /** Throws if this node stopped, or no longer acts as leader in `term`, since the round began. */
   #checkStillLeading(term: number): void {
     if (this.#stopped) throw new AbortError(`${COMPONENT} stopped during a round`);
-    if (!this.#election.isLeader || this.#election.term !== term) {
-      throw new NotLeaderError(this.#election.leader);
+    const election = this.#election;
+    if (!election.isLeader || election.term !== term) throw new NotLeaderError(election.leader);
+    if (!election.acting) {
+      throw new NotLeaderError(
+        undefined,
+        `${this.#c.nodeId} leads term ${term} but does not act as leader (its lease guard has not passed, or it lacks a majority)`,
+      );
     }
   }
 

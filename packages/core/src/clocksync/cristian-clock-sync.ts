@@ -7,6 +7,7 @@ import {
   InvalidMessageError,
   MedalsError,
   NotLeaderError,
+  RemoteError,
 } from '../contracts/errors';
 import type { Startable } from '../contracts/lifecycle';
 import type { Plugin } from '../contracts/plugin';
@@ -78,7 +79,10 @@ interface Sample {
  * error is at most half that round trip, then sets its clock to the server's
  * reading plus half the round trip. Unlike Berkeley, the agreed time is the
  * server's clock. The server is a fixed node or the elected leader, so it
- * moves with the leadership.
+ * moves with the leadership. An elected server answers only while it acts
+ * as leader (`Election.acting`), so two nodes never serve the time at once;
+ * a member refused by a leader that does not act yet asks again after
+ * `timeoutMs`.
  *
  * Each node runs its own rounds: `syncOnce()` synchronises the calling node
  * (on the server it has nothing to do and reports so). In a report, the
@@ -104,6 +108,8 @@ export class CristianClockSync implements ClockSync, Startable {
   #lastReport: ClockSyncReport | undefined;
   #ticker: Timer | undefined;
   #roundInFlight = false;
+  /** Another round, soon after one the server refused as it did not act as leader yet. */
+  #retry: Timer | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #unsubscribe: (() => void) | undefined;
   #stopped = false;
@@ -170,6 +176,8 @@ export class CristianClockSync implements ClockSync, Startable {
     this.#unsubscribe?.();
     this.#ticker?.cancel();
     this.#ticker = undefined;
+    this.#retry?.cancel();
+    this.#retry = undefined;
     this.#c.transport.unhandle(CristianMessages.time);
   }
 
@@ -211,9 +219,10 @@ export class CristianClockSync implements ClockSync, Startable {
     }
     this.#roundInFlight = true;
     try {
-      const best = await this.#bestSample(server);
+      const { best, refused } = await this.#bestSample(server);
       if (this.#stopped) throw new AbortError(`${COMPONENT} stopped during a round`);
       if (!best) {
+        if (refused) this.#retrySoon();
         return this.#finish(this.#report(round, server, term, this.clock.now(), [], [server]));
       }
       const serverNow = (): number => best.serverTime + (this.#c.scheduler.now() - best.arrivedAt);
@@ -242,10 +251,24 @@ export class CristianClockSync implements ClockSync, Startable {
     }
   }
 
-  /** Asks the server `samples` times, one after another; the answer with the smallest round trip wins. */
-  async #bestSample(server: NodeId): Promise<Sample | undefined> {
+  /** Runs another round after `timeoutMs`, unless one is already due. */
+  #retrySoon(): void {
+    if (this.#retry || this.#stopped) return;
+    this.#retry = this.#c.scheduler.setTimeout(() => {
+      this.#retry = undefined;
+      this.#periodicRound();
+    }, this.#timeoutMs);
+  }
+
+  /**
+   * Asks the server `samples` times, one after another; the answer with the
+   * smallest round trip wins. `refused` tells whether the server answered
+   * that it does not act as time server.
+   */
+  async #bestSample(server: NodeId): Promise<{ best: Sample | undefined; refused: boolean }> {
     const { transport, scheduler } = this.#c;
     let best: Sample | undefined;
+    let refused = false;
     for (let i = 0; i < this.#samples && !this.#stopped; i++) {
       const sentAt = scheduler.now();
       let reply: unknown;
@@ -258,8 +281,9 @@ export class CristianClockSync implements ClockSync, Startable {
             timeoutMs: this.#timeoutMs,
           },
         );
-      } catch {
+      } catch (err) {
         // A lost or refused sample; the others may do.
+        if (err instanceof RemoteError && err.remoteCode === NotLeaderError.code) refused = true;
         continue;
       }
       const arrivedAt = scheduler.now();
@@ -284,7 +308,7 @@ export class CristianClockSync implements ClockSync, Startable {
         rttMs,
       };
     }
-    return best;
+    return { best, refused };
   }
 
   #apply(deltaMs: number, server: NodeId, round: number): void {
@@ -329,6 +353,12 @@ export class CristianClockSync implements ClockSync, Startable {
     }
     // A member with a stale view of the leadership is told so; this is no bad input.
     if (this.server !== this.#c.nodeId) throw new NotLeaderError(this.server);
+    if (this.#fixedServer === undefined && !this.#election?.acting) {
+      throw new NotLeaderError(
+        undefined,
+        `${this.#c.nodeId} is the elected time server but does not act as leader (its lease guard has not passed, or it lacks a majority)`,
+      );
+    }
     return { time: this.clock.now() };
   }
 }

@@ -1,3 +1,4 @@
+import type { ReleaseReason } from './election';
 import type { AdjustMode } from './time';
 import type { NodeId } from './transport';
 import type { RaffleEntry } from './raffle';
@@ -28,6 +29,14 @@ export interface MedalsEvents {
   electionStarted: { node: NodeId; term: number };
   /** This node learned that `leader` leads `term`. */
   elected: { node: NodeId; leader: NodeId; term: number };
+  /**
+   * This node started to act as leader in `term` (see `Election.acting`):
+   * from now until `leadershipReleased`, it alone may run clock-sync rounds
+   * or number multicast messages.
+   */
+  leadershipActing: { node: NodeId; term: number };
+  /** This node stopped acting as leader in `term`, for `reason` (see `ReleaseReason`). */
+  leadershipReleased: { node: NodeId; term: number; reason: ReleaseReason };
 
   /** Clock sync corrected this node's clock by `deltaMs`. */
   clockAdjusted: { node: NodeId; deltaMs: number; mode: AdjustMode; server: NodeId; round: number };

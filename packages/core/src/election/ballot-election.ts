@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Election, Leadership, WhenLeaderOptions } from '../contracts/election';
+import type { ActingChange, Election, Leadership, WhenLeaderOptions } from '../contracts/election';
 import { InvalidMessageError, MedalsError, TimeoutError } from '../contracts/errors';
 import type { EventBus } from '../contracts/events';
 import type { Startable } from '../contracts/lifecycle';
@@ -7,6 +7,8 @@ import type { Membership, MembershipChange } from '../contracts/membership';
 import type { Random, ScopedScheduler } from '../contracts/time';
 import type { MessageContext, NodeId, Transport } from '../contracts/transport';
 import { ElectionGroup, MAX_TERM } from './election-group';
+import type { LeaseOptions } from './leader-lease';
+import { LeaderLease, leaseGuardMs } from './leader-lease';
 import { LeadershipState } from './leadership-state';
 
 /** What an election component is built from: the node's parts, by injection. */
@@ -37,6 +39,8 @@ export interface BallotElectionConfig {
   readonly group: readonly NodeId[] | undefined;
   /** How long a peer has to answer a request before it counts as silent. */
   readonly answerTimeoutMs: number;
+  /** The lease under which the leader acts. Default: see {@link LeaseOptions}. */
+  readonly lease?: LeaseOptions;
 }
 
 /** Checks that an option is a positive duration; options are programmer input, so a bad one throws. */
@@ -69,6 +73,10 @@ export function positiveMs(value: number, name: string, component: string): numb
  * News is adopted when its term is newer and its leader alive in this node's
  * view; a newer term without a usable leader makes a leader whose own term is
  * older claim a new one. Subclasses run the election itself.
+ *
+ * The leader acts (`acting`) under a {@link LeaderLease}: only while it holds a
+ * majority of the group in its failure detector's view, and only after a
+ * guard of the failure timeout plus a margin (see {@link LeaseOptions}).
  */
 export abstract class BallotElection implements Election, Startable {
   protected readonly self: NodeId;
@@ -91,6 +99,7 @@ export abstract class BallotElection implements Election, Startable {
   protected readonly memberSchema: z.ZodType<NodeId>;
   readonly #newsSchema: z.ZodType<LeadershipNews>;
   readonly #newsType: string;
+  readonly #lease: LeaderLease;
   /** Deliveries of news still being retried, by peer. */
   readonly #deliveries = new Map<NodeId, AbortController>();
   /** News set aside because its leader was suspected: the highest term heard, by leader. */
@@ -108,7 +117,25 @@ export abstract class BallotElection implements Election, Startable {
     this.component = config.component;
     this.prefix = config.prefix;
     this.answerTimeoutMs = positiveMs(config.answerTimeoutMs, 'answerTimeoutMs', config.component);
-    this.state = new LeadershipState(parts.self, config.component, parts.events, parts.scheduler);
+    this.state = new LeadershipState(
+      parts.self,
+      config.component,
+      parts.events,
+      parts.scheduler,
+      () => this.#lease.update(),
+    );
+    this.#lease = new LeaderLease(
+      {
+        self: parts.self,
+        group: this.group.members,
+        membership: parts.membership,
+        scheduler: parts.scheduler,
+        events: parts.events,
+        component: config.component,
+        leading: () => (this.state.isLeader ? this.state.term : undefined),
+      },
+      leaseGuardMs(config.lease ?? {}, config.component),
+    );
     this.#newsType = `${config.prefix}.coordinator`;
     this.memberSchema = z
       .string()
@@ -136,8 +163,16 @@ export abstract class BallotElection implements Election, Startable {
     return this.state.isLeader;
   }
 
+  get acting(): boolean {
+    return this.#lease.acting;
+  }
+
   whenLeader(options?: WhenLeaderOptions): Promise<Leadership> {
     return this.state.whenLeader(options);
+  }
+
+  onActing(listener: (change: ActingChange) => void): () => void {
+    return this.#lease.onActing(listener);
   }
 
   onElected(listener: (leadership: Leadership) => void): () => void {
@@ -159,10 +194,12 @@ export abstract class BallotElection implements Election, Startable {
     );
     this.registerHandlers();
     this.#unsubscribe = this.membership.onChange((change) => this.#onMembershipChange(change));
+    this.#lease.start();
     void this.#join();
   }
 
   stop(): void {
+    this.#lease.stop();
     this.running = false;
     this.electionOver();
     this.#abortDeliveries();
@@ -353,6 +390,8 @@ export abstract class BallotElection implements Election, Startable {
   }
 
   #onMembershipChange({ peer, status }: MembershipChange): void {
+    // First, so a leader that lost its majority stops acting before anything else happens.
+    this.#lease.update();
     if (!this.running || !this.group.has(peer)) return;
     if (status === 'suspected') {
       this.#deliveries.get(peer)?.abort();

@@ -5,9 +5,10 @@ import { Tokens } from '../contracts/tokens';
 import type { NodeId } from '../contracts/transport';
 import type { ElectionParts, LeadershipNews } from './ballot-election';
 import { BallotElection, positiveMs } from './ballot-election';
+import type { LeaseOptions } from './leader-lease';
 
 /** Options of {@link bully}. */
-export interface BullyOptions {
+export interface BullyOptions extends LeaseOptions {
   /**
    * The members that elect among themselves, this node included; every one
    * of them must be given the same list, and the failure detector must watch
@@ -99,6 +100,7 @@ export class BullyElection extends BallotElection {
       component: 'bully-election',
       prefix: 'bully',
       group: options.group,
+      lease: options,
       answerTimeoutMs: options.answerTimeoutMs ?? 100,
     });
     this.#preemptive = options.preemptive ?? true;

@@ -4,3 +4,4 @@ export type { BallotElectionConfig, ElectionParts, LeadershipNews } from './ball
 export { BallotElection } from './ballot-election';
 export * from './bully-election';
 export * from './ring-election';
+export * from './leader-lease';

@@ -27,6 +27,8 @@ export class LeadershipState {
     private readonly component: string,
     private readonly events: EventBus,
     private readonly scheduler: Scheduler,
+    /** Called on every change, before it is reported, so acting ends before anyone hears of the change. */
+    private readonly changed: () => void = () => undefined,
   ) {}
 
   get term(): number {
@@ -60,6 +62,7 @@ export class LeadershipState {
     this.#term = term;
     this.#leader = leader;
     this.#termLeader = leader;
+    this.changed();
     const leadership: Leadership = { leader, term };
     this.events.emit('elected', { node: this.self, leader, term });
     for (const waiter of [...this.#waiters]) waiter.resolve(leadership);
@@ -77,6 +80,7 @@ export class LeadershipState {
   /** Forgets the leader while an election runs; `term` is the one this node would claim. */
   vacate(term: number): void {
     this.#leader = undefined;
+    this.changed();
     this.events.emit('electionStarted', { node: this.self, term });
   }
 

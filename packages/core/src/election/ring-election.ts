@@ -5,9 +5,10 @@ import { Tokens } from '../contracts/tokens';
 import type { NodeId } from '../contracts/transport';
 import type { ElectionParts, LeadershipNews } from './ballot-election';
 import { BallotElection, positiveMs } from './ballot-election';
+import type { LeaseOptions } from './leader-lease';
 
 /** Options of {@link ring}. */
-export interface RingOptions {
+export interface RingOptions extends LeaseOptions {
   /**
    * The members that elect among themselves, this node included; the ring
    * runs through them in sorted order. Every one of them must be given the
@@ -100,6 +101,7 @@ export class RingElection extends BallotElection {
       component: 'ring-election',
       prefix: 'ring',
       group: options.group,
+      lease: options,
       answerTimeoutMs: options.hopTimeoutMs ?? 100,
     });
     this.#electionTimeoutMs = positiveMs(

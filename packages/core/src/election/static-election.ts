@@ -1,5 +1,6 @@
-import type { Election, Leadership, WhenLeaderOptions } from '../contracts/election';
+import type { ActingChange, Election, Leadership, WhenLeaderOptions } from '../contracts/election';
 import type { EventBus } from '../contracts/events';
+import { reportError } from '../contracts/events';
 import type { Startable } from '../contracts/lifecycle';
 import type { Plugin } from '../contracts/plugin';
 import { Tokens } from '../contracts/tokens';
@@ -9,10 +10,15 @@ import type { NodeId } from '../contracts/transport';
  * A fixed leader in term 1, agreed without a message: for clusters that do
  * not need election (one time server, one sequencer), and for tests of
  * components that need a leader but not an election. It never fails over.
+ * The leader acts from its start to its stop: with one fixed leader there is
+ * no other to overlap with (a restarted leader's previous incarnation
+ * stopped acting when it crashed).
  */
 export class StaticElection implements Election, Startable {
   readonly term = 1;
   readonly #leadership: Leadership;
+  readonly #listeners = new Set<(change: ActingChange) => void>();
+  #acting = false;
 
   constructor(
     private readonly self: NodeId,
@@ -26,8 +32,23 @@ export class StaticElection implements Election, Startable {
     return this.leader === this.self;
   }
 
+  get acting(): boolean {
+    return this.#acting;
+  }
+
   start(): void {
     this.events.emit('elected', { node: this.self, leader: this.leader, term: this.term });
+    if (this.isLeader) this.#set({ acting: true, term: this.term });
+  }
+
+  stop(): void {
+    if (this.#acting) this.#set({ acting: false, term: this.term, reason: 'stopped' });
+    this.#listeners.clear();
+  }
+
+  onActing(listener: (change: ActingChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   whenLeader(_options?: WhenLeaderOptions): Promise<Leadership> {
@@ -41,6 +62,26 @@ export class StaticElection implements Election, Startable {
 
   elect(): void {
     // Nothing to elect: the leader is fixed.
+  }
+
+  #set(change: ActingChange): void {
+    this.#acting = change.acting;
+    if (change.acting) {
+      this.events.emit('leadershipActing', { node: this.self, term: change.term });
+    } else {
+      this.events.emit('leadershipReleased', {
+        node: this.self,
+        term: change.term,
+        reason: change.reason ?? 'stopped',
+      });
+    }
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(change);
+      } catch (err) {
+        reportError(this.events, this.self, 'election', err);
+      }
+    }
   }
 }
 

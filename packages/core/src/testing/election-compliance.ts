@@ -3,9 +3,12 @@ import type { Election, Leadership } from '../contracts/election';
 import type { Plugin } from '../contracts/plugin';
 import { Tokens } from '../contracts/tokens';
 import type { NodeId } from '../contracts/transport';
+import { randomFaults } from '../sim/faults';
 import type { History } from '../sim/history';
 import { Simulation } from '../sim/simulation';
+import { SeededRandom } from '../time/seeded-random';
 import type { LinkConditions } from '../transport/link-conditions';
+import { findActingOverlap, findTermConflict } from './leadership-checker';
 
 /** A message an election must refuse. */
 export interface HostileMessage {
@@ -31,6 +34,12 @@ export interface ElectionComplianceOptions {
   supportsFailover?: boolean;
   /** Virtual ms the cluster may take to agree after starting or after a fault. Default 2,000. */
   settleMs?: number;
+  /**
+   * How many random fault schedules (crashes with restarts, partitions with
+   * heals, over one virtual second) the acting property runs: no two nodes
+   * act as leader at once, and afterwards one agreed leader acts. Default 50.
+   */
+  faultRuns?: number;
   /**
    * Payloads a node must drop, changing nothing: wrong shapes and absurd
    * values (a term of 2^60, a negative term, a leader who is no member).
@@ -66,16 +75,17 @@ function agreement(
   return same ? { leader: first.leader, term: first.term } : undefined;
 }
 
-/** Every `elected` event of a history, per term: the leaders named for it. */
-function leadersByTerm(history: History): Map<number, Set<NodeId>> {
-  const byTerm = new Map<number, Set<NodeId>>();
-  for (const entry of history.events('elected')) {
-    const { leader, term } = entry.data as { leader: NodeId; term: number };
-    const leaders = byTerm.get(term) ?? new Set<NodeId>();
-    leaders.add(leader);
-    byTerm.set(term, leaders);
-  }
-  return byTerm;
+/** The agreed leadership, if its leader also acts as leader. */
+function actingAgreement(sim: Simulation): Leadership | undefined {
+  const agreed = agreement(sim);
+  return agreed && electionOf(sim, agreed.leader).acting ? agreed : undefined;
+}
+
+/** What went wrong in a history: two nodes acting at once, or two leaders believed for one term. */
+function historyViolations(history: History): string[] {
+  const overlap = findActingOverlap(history);
+  const conflict = findTermConflict(history);
+  return [overlap?.message, conflict?.message].filter((m): m is string => m !== undefined);
 }
 
 /**
@@ -83,7 +93,11 @@ function leadersByTerm(history: History): Map<number, Set<NodeId>> {
  * the simulator: one leader agreed by all, `whenLeader`, `onElected` and
  * `elected` events, terms that never go back and never name two leaders,
  * failover after a leader's crash, a restarted node rejoining, partitions
- * that heal into one leadership, and bad input dropped. Call it from an
+ * that heal into one leadership, and bad input dropped. Acting leadership
+ * (`acting`, `onActing`, `leadershipActing`/`leadershipReleased`): the agreed
+ * leader comes to act and no other node does, and no two nodes ever act at
+ * once (checked with {@link findActingOverlap} on every history, and over
+ * `faultRuns` random schedules of crashes, restarts and partitions). Call it from an
  * implementation's test file; it declares the jest tests.
  *
  * @example
@@ -120,11 +134,20 @@ export function electionCompliance(name: string, options: ElectionComplianceOpti
       return agreement(sim, among)!;
     }
 
+    /** No term with two believed leaders, and no two nodes acting at once, so far. */
     function expectOneLeaderPerTerm(): void {
-      const shared = [...leadersByTerm(sim.history)]
-        .filter(([, leaders]) => leaders.size > 1)
-        .map(([term, leaders]) => ({ term, leaders: [...leaders] }));
-      expect(shared).toEqual([]);
+      expect(historyViolations(sim.history)).toEqual([]);
+    }
+
+    /** Waits until the agreed leader acts. */
+    async function settleActing(): Promise<Leadership> {
+      const acted = await sim.runUntil(() => actingAgreement(sim) !== undefined, settleMs);
+      const views = sim.liveIds.map(
+        (id) =>
+          `${id}: ${JSON.stringify({ ...viewOf(sim, id), acting: electionOf(sim, id).acting })}`,
+      );
+      expect({ acted, views }).toEqual({ acted: true, views });
+      return actingAgreement(sim)!;
     }
 
     afterEach(async () => {
@@ -138,6 +161,28 @@ export function electionCompliance(name: string, options: ElectionComplianceOpti
       expect(term).toBeGreaterThan(0);
       for (const id of sim.ids) expect(electionOf(sim, id).isLeader).toBe(id === leader);
       expectOneLeaderPerTerm();
+    });
+
+    it('lets the agreed leader, and no other node, act as leader, reporting it on onActing and the bus', async () => {
+      await startCluster();
+      const changes = new Map<NodeId, boolean[]>(sim.ids.map((id) => [id, []]));
+      for (const id of sim.ids) {
+        electionOf(sim, id).onActing((change) => changes.get(id)!.push(change.acting));
+      }
+      const { leader, term } = await settleActing();
+      await sim.runFor(200);
+      for (const id of sim.ids) expect(electionOf(sim, id).acting).toBe(id === leader);
+      const last = sim.history.events('leadershipActing').at(-1);
+      expect(last).toMatchObject({ node: leader, data: { node: leader, term } });
+      // A listener subscribed once the leader acted already (a fixed leader acts from its start) has heard nothing.
+      expect(changes.get(leader)!.at(-1) ?? true).toBe(true);
+      for (const id of sim.ids)
+        if (id !== leader) expect(changes.get(id)!.at(-1) ?? false).toBe(false);
+      expectOneLeaderPerTerm();
+      await sim.stop();
+      const released = sim.history.events('leadershipReleased', leader).at(-1);
+      expect(released?.data).toEqual({ node: leader, term, reason: 'stopped' });
+      expect(changes.get(leader)!.at(-1)).toBe(false);
     });
 
     it('resolves whenLeader, asked before or after the election, with the agreed leadership', async () => {
@@ -201,6 +246,7 @@ export function electionCompliance(name: string, options: ElectionComplianceOpti
       }
       await sim.crash(before.leader);
       const after = await settle();
+      await settleActing();
       expect(after.leader).not.toBe(before.leader);
       expect(after.term).toBeGreaterThan(before.term);
       for (const id of survivors) expect(heard.get(id)!.at(-1)).toEqual(after);
@@ -250,7 +296,38 @@ export function electionCompliance(name: string, options: ElectionComplianceOpti
       sim.heal();
       await sim.restart(d!);
       await settle();
+      await settleActing();
       expectOneLeaderPerTerm();
+    });
+
+    it(`never lets two nodes act as leader at once under ${options.faultRuns ?? 50} random schedules of crashes, restarts and partitions, and ends with one agreed leader acting`, async () => {
+      const failures: string[] = [];
+      for (let run = 0; run < (options.faultRuns ?? 50); run++) {
+        const runSeed = 1_000 + run;
+        const ids = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
+        sim = new Simulation({
+          seed: runSeed,
+          nodes,
+          plugins: (id) => options.plugins(id),
+          conditions: options.conditions ?? { latency: 1 },
+          faults: randomFaults(new SeededRandom(runSeed).fork('faults'), {
+            nodes: ids,
+            untilMs: 1_000,
+            crashes: 2,
+            partitions: 2,
+          }),
+          ignoreEvents: ['peerSuspected', 'peerRecovered'],
+        });
+        await sim.start();
+        await sim.runFor(1_000);
+        const acted = await sim.runUntil(() => actingAgreement(sim) !== undefined, settleMs);
+        await sim.stop();
+        const problems = historyViolations(sim.history);
+        if (!acted)
+          problems.push(`no agreed acting leader within ${settleMs} ms of the last fault`);
+        for (const problem of problems) failures.push(`seed ${runSeed}: ${problem}`);
+      }
+      expect(failures).toEqual([]);
     });
 
     (options.badMessages?.length ? it : it.skip)(

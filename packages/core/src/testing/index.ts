@@ -10,6 +10,7 @@ export * from './transport-compliance';
 export * from './tally-store-compliance';
 export * from './crash-trial';
 export * from './election-compliance';
+export * from './leadership-checker';
 export * from './clock-sync-compliance';
 export * from './multicast-history';
 export * from './ordered-multicast-compliance';

@@ -27,16 +27,10 @@ export function agreement(sim: Simulation): Leadership | undefined {
   return views.every((v) => v.leader === leader && v.term === term) ? { leader, term } : undefined;
 }
 
-/** Terms that more than one leader claimed in a run, from its `elected` events. */
-export function termsWithTwoLeaders(sim: Simulation): { term: number; leaders: NodeId[] }[] {
-  const byTerm = new Map<number, Set<NodeId>>();
-  for (const { data } of sim.history.events('elected')) {
-    const { leader, term } = data as { leader: NodeId; term: number };
-    byTerm.set(term, (byTerm.get(term) ?? new Set()).add(leader));
-  }
-  return [...byTerm]
-    .filter(([, leaders]) => leaders.size > 1)
-    .map(([term, leaders]) => ({ term, leaders: [...leaders] }));
+/** The leadership all live nodes hold, if they agree and its leader acts as leader. */
+export function actingAgreement(sim: Simulation): Leadership | undefined {
+  const agreed = agreement(sim);
+  return agreed && electionOf(sim, agreed.leader).acting ? agreed : undefined;
 }
 
 /** Per node incarnation, `elected` terms that went backwards. */

@@ -1,4 +1,12 @@
-import type { Election, Leadership, Membership, NodeId, Plugin, Startable } from '@medals/core';
+import type {
+  ActingChange,
+  Election,
+  Leadership,
+  Membership,
+  NodeId,
+  Plugin,
+  Startable,
+} from '@medals/core';
 import { Tokens } from '@medals/core';
 
 /**
@@ -61,6 +69,7 @@ export class AppointedLeaders {
 class AppointedElection implements Election, Startable {
   #leadership: Leadership | undefined;
   readonly #listeners = new Set<(leadership: Leadership) => void>();
+  readonly #actingListeners = new Set<(change: ActingChange) => void>();
 
   constructor(
     readonly self: NodeId,
@@ -79,6 +88,11 @@ class AppointedElection implements Election, Startable {
     return this.#leadership?.leader === this.self;
   }
 
+  /** An appointed leader acts at once: the test is the oracle that keeps leaders apart. */
+  get acting(): boolean {
+    return this.isLeader;
+  }
+
   start(): void {
     this.leaders.register(this);
     this.#leadership = this.leaders.current;
@@ -90,8 +104,20 @@ class AppointedElection implements Election, Startable {
 
   learn(leadership: Leadership): void {
     if (leadership.term <= this.term) return;
+    const wasActing = this.acting;
+    const previousTerm = this.term;
     this.#leadership = leadership;
+    const changes: ActingChange[] = [];
+    if (wasActing) changes.push({ acting: false, term: previousTerm, reason: 'term' });
+    if (this.acting) changes.push({ acting: true, term: leadership.term });
+    for (const change of changes)
+      for (const listener of [...this.#actingListeners]) listener(change);
     for (const listener of [...this.#listeners]) listener(leadership);
+  }
+
+  onActing(listener: (change: ActingChange) => void): () => void {
+    this.#actingListeners.add(listener);
+    return () => this.#actingListeners.delete(listener);
   }
 
   whenLeader(): Promise<Leadership> {

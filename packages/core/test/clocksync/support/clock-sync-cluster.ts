@@ -36,6 +36,8 @@ export const noLeader = (): Plugin => (ctx) =>
       leader: undefined,
       term: 0,
       isLeader: false,
+      acting: false,
+      onActing: () => () => undefined,
       whenLeader: () => new Promise<Leadership>(() => undefined),
       onElected: () => () => undefined,
       elect: () => undefined,

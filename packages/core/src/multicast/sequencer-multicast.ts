@@ -317,7 +317,12 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
         validate: (p) => stateSchema.parse(p),
       });
     }
-    this.#unsubscribe = this.#election.onElected(() => this.#leadershipChanged());
+    const unsubscribeElected = this.#election.onElected(() => this.#leadershipChanged());
+    const unsubscribeActing = this.#election.onActing(() => this.#leadershipChanged());
+    this.#unsubscribe = () => {
+      unsubscribeElected();
+      unsubscribeActing();
+    };
     this.#ticker = this.#scheduler.setInterval(() => this.#tick(), this.#retransmitMs);
     this.#leadershipChanged();
   }
@@ -390,13 +395,19 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
       this.#leadingTerm = term;
       void this.#lead(term);
     }
+    // Recovered while the election's guard ran: numbering starts now that it acts.
+    if (this.#activeSequencer()) this.#scheduleFlush();
     if (this.#isReplica) this.#join();
   }
 
-  /** The sequencer of the current term, if this node leads it and has recovered. */
+  /**
+   * The sequencer of the current term, if this node leads it, has recovered,
+   * and acts as leader (the election's lease: no two nodes number at once).
+   */
   #activeSequencer(): TermSequencer | undefined {
     const s = this.#sequencer;
-    if (!s || !this.#election.isLeader || this.#election.term !== s.term) return undefined;
+    const { isLeader, acting, term } = this.#election;
+    if (!s || !isLeader || !acting || term !== s.term) return undefined;
     return s;
   }
 

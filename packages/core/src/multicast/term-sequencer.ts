@@ -319,7 +319,7 @@ export class TermSequencer {
   advanceStable(maxRetained: number): number {
     let stable = this.#commit;
     for (const replica of this.#replicas) {
-      const delivered = replica === this.#self ? this.#commit : (this.#delivered.get(replica) ?? 0);
+      const delivered = this.#delivered.get(replica) ?? 0;
       if (delivered < stable) stable = delivered;
     }
     stable = Math.min(Math.max(stable, this.head - maxRetained, this.#stable), this.#commit);

@@ -18,6 +18,7 @@ import { Tokens } from '@medals/core';
 export class AppointedLeaders {
   #leadership: Leadership | undefined;
   readonly #nodes = new Set<AppointedElection>();
+  readonly #startingBeliefs = new Map<NodeId, Leadership>();
 
   constructor(first?: NodeId) {
     if (first !== undefined) this.#leadership = { leader: first, term: 1 };
@@ -41,6 +42,22 @@ export class AppointedLeaders {
     this.#leadership = leadership;
     for (const node of [...this.#nodes]) if (nodes.includes(node.self)) node.learn(leadership);
     return leadership;
+  }
+
+  /**
+   * The next incarnation of `node` to start believes `leadership` instead of
+   * the current one, as a node that restarts on the stale side of a
+   * partition would.
+   */
+  startsWith(node: NodeId, leadership: Leadership): void {
+    this.#startingBeliefs.set(node, leadership);
+  }
+
+  /** What a starting node believes. @internal */
+  belief(node: NodeId): Leadership | undefined {
+    const stale = this.#startingBeliefs.get(node);
+    this.#startingBeliefs.delete(node);
+    return stale ?? this.#leadership;
   }
 
   /** Tells the nodes that have not heard of the current term yet. */
@@ -95,7 +112,7 @@ class AppointedElection implements Election, Startable {
 
   start(): void {
     this.leaders.register(this);
-    this.#leadership = this.leaders.current;
+    this.#leadership = this.leaders.belief(this.self);
   }
 
   stop(): void {

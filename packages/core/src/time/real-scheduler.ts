@@ -70,7 +70,11 @@ export class RealScheduler implements Scheduler {
 }
 
 function warn(err: unknown): void {
-  process.emitWarning(err instanceof Error ? err : new Error(String(err)), {
+  // A string rather than the error: emitWarning refuses an Error from another realm (a vm context).
+  const error = err instanceof Error ? err : undefined;
+  process.emitWarning(`a timer callback failed: ${error?.message ?? String(err)}`, {
+    type: 'MedalsTimerError',
     code: 'MEDALS_TIMER_CALLBACK',
+    ...(error?.stack !== undefined ? { detail: error.stack } : {}),
   });
 }

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { InvalidMessageError } from '../contracts/errors';
-import { reportError } from '../contracts/events';
 import type { Election } from '../contracts/election';
+import { InvalidMessageError } from '../contracts/errors';
 import type { EventBus } from '../contracts/events';
+import { reportError } from '../contracts/events';
 import type { Startable } from '../contracts/lifecycle';
 import type { Delivery, OrderedMulticast, ReplicatedState } from '../contracts/ordered-multicast';
 import type { Plugin } from '../contracts/plugin';
@@ -37,14 +37,12 @@ const COMPONENT = 'raffle';
 export const RAFFLE_STATE = 'raffle';
 const DEFAULT_DRAW_TIMEOUT_MS = 5_000;
 
-const text = raffleText;
-
 /** A request as it travels in the multicast. */
 const requestMessageSchema = z.object({
   kind: z.literal('request'),
-  client: text,
-  server: text,
-  requestId: text.optional(),
+  client: raffleText,
+  server: raffleText,
+  requestId: raffleText.optional(),
 });
 
 /**
@@ -176,11 +174,11 @@ export class EveryNthRaffle implements Raffle, Startable {
   }
 
   async record(request: RaffleRequest): Promise<void> {
-    const client = text.safeParse(request.client);
+    const client = raffleText.safeParse(request.client);
     if (!client.success) {
       throw new RangeError(`raffle: client must be a string of 1 to ${MAX_RAFFLE_TEXT} characters`);
     }
-    if (request.requestId !== undefined && !text.safeParse(request.requestId).success) {
+    if (request.requestId !== undefined && !raffleText.safeParse(request.requestId).success) {
       throw new RangeError(
         `raffle: requestId must be a string of 1 to ${MAX_RAFFLE_TEXT} characters`,
       );

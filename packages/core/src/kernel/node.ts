@@ -4,6 +4,7 @@ import { container as rootContainer, instanceCachingFactory } from 'tsyringe';
 import type { Codec } from '../contracts/codec';
 import { LifecycleError } from '../contracts/errors';
 import type { EventBus } from '../contracts/events';
+import { reportError } from '../contracts/events';
 import type { LifecycleState, Startable } from '../contracts/lifecycle';
 import type { Clock, Random, Scheduler, ScopedScheduler } from '../contracts/time';
 import { Tokens } from '../contracts/tokens';
@@ -11,6 +12,7 @@ import type { NodeId, Transport, TransportFactory } from '../contracts/transport
 import { SuperjsonCodec } from '../codec';
 import { AdjustableClock } from '../time/adjustable-clock';
 import { RealScheduler } from '../time/real-scheduler';
+import { SchedulerScope } from '../time/scheduler-scope';
 import { SeededRandom } from '../time/seeded-random';
 import { NodeEventBus } from './event-bus';
 import type { ComponentOptions, Plugin, PluginContext, Provider } from './plugin';
@@ -31,7 +33,11 @@ export interface NodeOptions {
   codec?: Codec;
   /** The node's physical clock. Default: the system clock. */
   clock?: Clock;
-  /** Timers; the node works in a scope of it that is disposed on stop. Default: a `RealScheduler`. */
+  /**
+   * Timers; the node works in a scope of it that is disposed on stop, and
+   * that reports a timer callback that throws as `node:error` (component
+   * `'scheduler'`). Default: a `RealScheduler`.
+   */
   scheduler?: Scheduler;
   /** Randomness. Default: seeded from entropy. */
   random?: Random;
@@ -98,10 +104,13 @@ export class MedalsNode {
     if (!this.members.includes(this.id))
       throw new RangeError(`members must include the node itself (${this.id})`);
     this.container = (options.container ?? rootContainer).createChildContainer();
-    this.#bus = new NodeEventBus();
+    // A throwing listener or timer callback is reported as node:error instead of ending the process.
+    this.#bus = new NodeEventBus({ node: this.id });
     this.events = this.#bus;
     this.clock = options.clock ?? new AdjustableClock();
-    this.scheduler = (options.scheduler ?? new RealScheduler()).scope();
+    this.scheduler = new SchedulerScope(options.scheduler ?? new RealScheduler(), {
+      onError: (err) => this.#reportError('scheduler', err),
+    });
     this.random = options.random ?? SeededRandom.fromEntropy();
     this.incarnation = options.incarnation ?? 1;
     if (!Number.isSafeInteger(this.incarnation) || this.incarnation < 1) {
@@ -326,14 +335,7 @@ export class MedalsNode {
   readonly #onTransportError = (error: Error): void => this.#reportError('transport', error);
 
   #reportError(component: string, err: unknown): void {
-    const error = err instanceof Error ? err : new Error(String(err));
-    const code = (error as { code?: unknown }).code;
-    this.#bus.emit('node:error', {
-      node: this.id,
-      component,
-      code: typeof code === 'string' ? code : 'ERR_UNKNOWN',
-      message: error.message,
-    });
+    reportError(this.#bus, this.id, component, err);
   }
 }
 

@@ -160,12 +160,27 @@ export class HeartbeatFailureDetector implements Membership, Startable {
     }
   }
 
+  /**
+   * Tells the bus and every subscriber, once the peer's state is final. Each
+   * runs on its own: one that throws is reported and does not keep the
+   * others from hearing of the change, nor unwind this detector's timer.
+   */
   #changed(peer: NodeId, status: PeerStatus): void {
-    this.events.emit(status === 'alive' ? 'peerRecovered' : 'peerSuspected', {
-      node: this.self,
-      peer,
-    });
-    for (const listener of [...this.#listeners]) listener({ peer, status });
+    try {
+      this.events.emit(status === 'alive' ? 'peerRecovered' : 'peerSuspected', {
+        node: this.self,
+        peer,
+      });
+    } catch (err) {
+      this.#report(err);
+    }
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener({ peer, status });
+      } catch (err) {
+        this.#report(err);
+      }
+    }
   }
 
   #report(err: unknown): void {

@@ -1,14 +1,17 @@
 import { z } from 'zod';
 import type { Election } from '../contracts/election';
+import { InvalidMessageError } from '../contracts/errors';
 import type { EventBus } from '../contracts/events';
+import { reportError } from '../contracts/events';
 import type { Startable } from '../contracts/lifecycle';
-import type { Delivery, OrderedMulticast } from '../contracts/ordered-multicast';
+import type { Delivery, OrderedMulticast, ReplicatedState } from '../contracts/ordered-multicast';
 import type { Plugin } from '../contracts/plugin';
 import type { Raffle, RaffleEntry, RaffleRequest, RaffleWinner } from '../contracts/raffle';
 import type { Random, ScopedScheduler, Timer } from '../contracts/time';
 import { Tokens } from '../contracts/tokens';
 import type { NodeId } from '../contracts/transport';
-import { SeededRandom } from '../time/seeded-random';
+import type { RaffleSnapshot } from './raffle-state';
+import { MAX_RAFFLE_TEXT, RaffleState, raffleText } from './raffle-state';
 
 /** Options of {@link everyNthRaffle}. */
 export interface EveryNthRaffleOptions {
@@ -20,22 +23,33 @@ export interface EveryNthRaffleOptions {
    * `draw()`.
    */
   drawEveryMs?: number;
+  /**
+   * How long an automatic draw may stay undelivered before the leader stops
+   * waiting for it and may draw again, in ms (a draw lost with a leader
+   * change, or held up by a view change). Default 5,000. A late draw is
+   * still ordered like any other, so at worst it picks among fewer entries.
+   */
+  drawTimeoutMs?: number;
 }
 
 const COMPONENT = 'raffle';
-const MAX_TEXT = 256;
-
-const text = z.string().min(1).max(MAX_TEXT);
+/** Name of the raffle's state for state transfer (`OrderedMulticast.registerState`). */
+export const RAFFLE_STATE = 'raffle';
+const DEFAULT_DRAW_TIMEOUT_MS = 5_000;
 
 /** A request as it travels in the multicast. */
 const requestMessageSchema = z.object({
   kind: z.literal('request'),
-  client: text,
-  server: text,
-  requestId: text.optional(),
+  client: raffleText,
+  server: raffleText,
+  requestId: raffleText.optional(),
 });
 
-/** A draw as it travels in the multicast: every member derives the winner from its seed. */
+/**
+ * A draw as it travels in the multicast: every member derives the winner
+ * from its seed. The seed, drawn from the node's `Random`, also lets its
+ * sender recognise its own draw when it is delivered.
+ */
 const drawMessageSchema = z.object({
   kind: z.literal('draw'),
   seed: z.number().int().min(0).max(0xffff_ffff),
@@ -54,6 +68,13 @@ export interface EveryNthRaffleComponents {
   readonly election?: Election;
 }
 
+/** Our automatic draw that is not delivered yet. */
+interface DrawInFlight {
+  readonly seed: number;
+  /** Gives up waiting for it after `drawTimeoutMs`. */
+  readonly expiry: Timer;
+}
+
 /**
  * A raffle decided on the total order of an `OrderedMulticast`: each request
  * a front-end serves is multicast, and every member counts requests in the
@@ -63,12 +84,23 @@ export interface EveryNthRaffleComponents {
  * same one of them with a generator seeded by it. Each entry takes part in
  * one draw; a draw with no new entries picks nobody.
  *
+ * With `drawEveryMs`, the leader draws on its own while there are entries
+ * not drawn, one draw at a time. It knows its draw by the seed it carries,
+ * so a delivery that comes before `multicast()` resolves (a group of one
+ * delivers at once) is recognised; a draw the multicast refuses (for
+ * example with `NoQuorumError`) or that is not delivered within
+ * `drawTimeoutMs` does not hold up the next.
+ *
  * Deliveries that are not raffle messages are ignored (the multicast may
  * carry other traffic); raffle messages of the wrong shape, or a request
  * whose `server` is not its sender, are dropped with a `node:error` event,
- * identically on every member since all see the same deliveries. A member
- * that restarts counts from where it rejoins the order, so its counts start
- * over.
+ * identically on every member since all see the same deliveries.
+ *
+ * The state is registered with the multicast as `'raffle'` (see
+ * {@link RaffleSnapshot}), so a member that restarts receives the counts,
+ * entries and winners of the group as of the position it rejoins at, and
+ * goes on from there like the others; restored history is not reported
+ * again as `raffleEntry` or `raffleWinner`.
  */
 export class EveryNthRaffle implements Raffle, Startable {
   readonly every: number;
@@ -79,16 +111,15 @@ export class EveryNthRaffle implements Raffle, Startable {
   readonly #scheduler: ScopedScheduler;
   readonly #election: Election | undefined;
   readonly #drawEveryMs: number | undefined;
-  readonly #entries: RaffleEntry[] = [];
-  readonly #winners: RaffleWinner[] = [];
-  /** Entries before this index took part in a draw. */
-  #drawnUpTo = 0;
-  #requestCount = 0;
-  /** Our last automatic draw is not delivered yet: one at a time. */
-  #drawInFlight = false;
-  /** Its id, once the multicast has taken it. */
-  #drawId: string | undefined;
+  readonly #drawTimeoutMs: number;
+  readonly #state: RaffleState;
+  readonly #replicated: ReplicatedState<RaffleSnapshot> = {
+    snapshot: () => this.#state.snapshot(),
+    restore: (snapshot, seq) => this.#restore(snapshot, seq),
+  };
+  #drawInFlight: DrawInFlight | undefined;
   #unsubscribe: (() => void) | undefined;
+  #unregister: (() => void) | undefined;
   #timer: Timer | undefined;
 
   constructor(components: EveryNthRaffleComponents, options: EveryNthRaffleOptions = {}) {
@@ -107,19 +138,28 @@ export class EveryNthRaffle implements Raffle, Startable {
         throw new RangeError('everyNthRaffle: drawEveryMs needs an election (Tokens.Election)');
       }
     }
+    this.#drawTimeoutMs = options.drawTimeoutMs ?? DEFAULT_DRAW_TIMEOUT_MS;
+    if (!(this.#drawTimeoutMs > 0)) {
+      throw new RangeError(
+        `everyNthRaffle: drawTimeoutMs must be a positive number of ms, got ${this.#drawTimeoutMs}`,
+      );
+    }
     this.#self = components.nodeId;
     this.#multicast = components.multicast;
     this.#random = components.random;
     this.#events = components.events;
     this.#scheduler = components.scheduler;
     this.#election = components.election;
+    this.#state = new RaffleState(this.every);
   }
 
   get requestCount(): number {
-    return this.#requestCount;
+    return this.#state.requestCount;
   }
 
   start(): void {
+    // Registered first: a snapshot that came with the rejoin is restored before any delivery.
+    this.#unregister = this.#multicast.registerState(RAFFLE_STATE, this.#replicated);
     this.#unsubscribe = this.#multicast.onDeliver((delivery) => this.#onDeliver(delivery));
     if (this.#drawEveryMs !== undefined) {
       this.#timer = this.#scheduler.setInterval(() => this.#drawIfDue(), this.#drawEveryMs);
@@ -128,16 +168,20 @@ export class EveryNthRaffle implements Raffle, Startable {
 
   stop(): void {
     this.#unsubscribe?.();
+    this.#unregister?.();
     this.#timer?.cancel();
+    this.#settleDraw();
   }
 
   async record(request: RaffleRequest): Promise<void> {
-    const client = text.safeParse(request.client);
+    const client = raffleText.safeParse(request.client);
     if (!client.success) {
-      throw new RangeError(`raffle: client must be a string of 1 to ${MAX_TEXT} characters`);
+      throw new RangeError(`raffle: client must be a string of 1 to ${MAX_RAFFLE_TEXT} characters`);
     }
-    if (request.requestId !== undefined && !text.safeParse(request.requestId).success) {
-      throw new RangeError(`raffle: requestId must be a string of 1 to ${MAX_TEXT} characters`);
+    if (request.requestId !== undefined && !raffleText.safeParse(request.requestId).success) {
+      throw new RangeError(
+        `raffle: requestId must be a string of 1 to ${MAX_RAFFLE_TEXT} characters`,
+      );
     }
     await this.#multicast.multicast({
       kind: 'request',
@@ -152,38 +196,46 @@ export class EveryNthRaffle implements Raffle, Startable {
   }
 
   entries(): RaffleEntry[] {
-    return [...this.#entries];
+    return this.#state.entries();
   }
 
   winners(): RaffleWinner[] {
-    return [...this.#winners];
+    return this.#state.winners();
   }
 
   #drawIfDue(): void {
     if (!this.#election?.isLeader || this.#drawInFlight) return;
-    if (this.#drawnUpTo >= this.#entries.length) return;
+    if (this.#state.undrawn === 0) return;
     const seed = this.#random.int(0, 0xffff_ffff);
-    this.#drawInFlight = true;
-    this.#multicast.multicast({ kind: 'draw', seed }).then(
-      (receipt) => {
-        this.#drawId = receipt.id;
-      },
-      (err: unknown) => {
-        this.#drawInFlight = false;
-        this.#report(err instanceof Error ? err.message : String(err));
-      },
-    );
+    const inFlight: DrawInFlight = {
+      seed,
+      expiry: this.#scheduler.setTimeout(() => this.#settleDraw(inFlight), this.#drawTimeoutMs),
+    };
+    // Set before multicasting: the multicast may deliver the draw before it returns.
+    this.#drawInFlight = inFlight;
+    const failed = (err: unknown): void => {
+      this.#settleDraw(inFlight);
+      reportError(this.#events, this.#self, COMPONENT, err);
+    };
+    try {
+      this.#multicast.multicast({ kind: 'draw', seed }).catch(failed);
+    } catch (err) {
+      failed(err);
+    }
+  }
+
+  /** Stops waiting for a draw in flight (`inFlight` only, if given), so the next may go. */
+  #settleDraw(inFlight: DrawInFlight | undefined = this.#drawInFlight): void {
+    if (!inFlight || this.#drawInFlight !== inFlight) return;
+    inFlight.expiry.cancel();
+    this.#drawInFlight = undefined;
   }
 
   #onDeliver(delivery: Delivery): void {
-    if (delivery.id === this.#drawId) {
-      this.#drawInFlight = false;
-      this.#drawId = undefined;
-    }
     const message = this.#parse(delivery);
     if (!message) return;
     if (message.kind === 'request') this.#onRequest(message, delivery);
-    else this.#onDraw(message.seed);
+    else this.#onDraw(message.seed, delivery);
   }
 
   /** The raffle message a delivery carries, or undefined for other traffic and bad raffle messages. */
@@ -199,11 +251,13 @@ export class EveryNthRaffle implements Raffle, Startable {
     if (!schema) return undefined;
     const parsed = schema.safeParse(payload);
     if (!parsed.success) {
-      this.#report(`${delivery.id} at ${delivery.seq} is not a valid raffle ${payload.kind}`);
+      this.#reportInvalid(
+        `${delivery.id} at ${delivery.seq} is not a valid raffle ${payload.kind}`,
+      );
       return undefined;
     }
     if (parsed.data.kind === 'request' && parsed.data.server !== delivery.sender) {
-      this.#report(
+      this.#reportInvalid(
         `${delivery.id} at ${delivery.seq} claims server ${parsed.data.server}, but ${delivery.sender} sent it`,
       );
       return undefined;
@@ -212,41 +266,32 @@ export class EveryNthRaffle implements Raffle, Startable {
   }
 
   #onRequest(message: z.infer<typeof requestMessageSchema>, delivery: Delivery): void {
-    this.#requestCount++;
-    if (this.#requestCount % this.every !== 0) return;
-    const entry: RaffleEntry = {
-      entry: this.#entries.length + 1,
-      requestSeq: this.#requestCount,
+    const entry = this.#state.countRequest({
       client: message.client,
       server: delivery.sender,
       requestId: message.requestId,
-    };
-    this.#entries.push(entry);
-    this.#events.emit('raffleEntry', { node: this.#self, ...entry });
-  }
-
-  #onDraw(seed: number): void {
-    const candidates = this.#entries.slice(this.#drawnUpTo);
-    this.#drawnUpTo = this.#entries.length;
-    if (candidates.length === 0) return;
-    const winner = candidates[new SeededRandom(seed).int(0, candidates.length - 1)]!;
-    const outcome: RaffleWinner = {
-      draw: this.#winners.length + 1,
-      seed,
-      winner,
-      candidates: candidates.length,
-    };
-    this.#winners.push(outcome);
-    this.#events.emit('raffleWinner', { node: this.#self, ...outcome });
-  }
-
-  #report(message: string): void {
-    this.#events.emit('node:error', {
-      node: this.#self,
-      component: COMPONENT,
-      code: 'ERR_INVALID_MESSAGE',
-      message,
     });
+    if (entry) this.#events.emit('raffleEntry', { node: this.#self, ...entry });
+  }
+
+  #onDraw(seed: number, delivery: Delivery): void {
+    if (delivery.sender === this.#self && this.#drawInFlight?.seed === seed) this.#settleDraw();
+    const outcome = this.#state.draw(seed);
+    if (outcome) this.#events.emit('raffleWinner', { node: this.#self, ...outcome });
+  }
+
+  /** Replaces the state with a snapshot from the member that let this one rejoin. */
+  #restore(snapshot: unknown, seq: number): void {
+    try {
+      this.#state.restore(snapshot);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      this.#reportInvalid(`refused the raffle state as of ${seq}: ${reason}`);
+    }
+  }
+
+  #reportInvalid(message: string): void {
+    reportError(this.#events, this.#self, COMPONENT, new InvalidMessageError(message));
   }
 }
 

@@ -1,1 +1,2 @@
 export * from './every-nth-raffle';
+export type { RaffleSnapshot } from './raffle-state';

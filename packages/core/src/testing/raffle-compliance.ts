@@ -15,14 +15,30 @@ export interface RaffleComplianceOptions {
    * `group`, the raffle under test counting every `every`th request, and
    * whatever they need (a failure detector, an election).
    */
-  plugins(id: NodeId, config: { group: readonly NodeId[]; every: number }): readonly Plugin[];
+  plugins(id: NodeId, config: RaffleComplianceConfig): readonly Plugin[];
   /** Virtual ms between the start of a run and the first request. Default 500. */
   warmupMs?: number;
   /** Virtual ms a run is given to settle before it is checked. Default 3,000. */
   settleMs?: number;
 }
 
+/** What one case of {@link raffleCompliance} asks of the group's plugins. */
+export interface RaffleComplianceConfig {
+  /** The members of the multicast group. */
+  readonly group: readonly NodeId[];
+  /** Every how many requests one enters. */
+  readonly every: number;
+  /** The member that leads wherever the plugins need a leader (automatic draws, a sequencer). */
+  readonly leader: NodeId;
+  /**
+   * When set, the raffle draws on its own every this many ms, on the
+   * leader, while there are entries not drawn (`everyNthRaffle({ drawEveryMs })`).
+   */
+  readonly drawEveryMs?: number;
+}
+
 const GROUP: readonly NodeId[] = ['n1', 'n2', 'n3'];
+const LEADER: NodeId = 'n2';
 const CALM: LinkConditions = { latency: { min: 1, max: 5 } };
 const LOSSY: LinkConditions = {
   latency: { min: 1, max: 5 },
@@ -34,6 +50,7 @@ const LOSSY: LinkConditions = {
 
 interface RaffleRun {
   sim: Simulation;
+  group: readonly NodeId[];
   raffleOf(id: NodeId): Raffle;
   multicastOf(id: NodeId): OrderedMulticast;
   /** What each member delivered, in order. */
@@ -60,16 +77,18 @@ function isRequest(payload: unknown): payload is { kind: 'request'; client: stri
  * the same winner everywhere from the entries not drawn before; entries and
  * winners are reported on the bus; other traffic on the multicast is ignored
  * and malformed raffle messages are dropped with a `node:error` event,
- * leaving every member's counts equal; and all of it holds under loss,
+ * leaving every member's counts equal; automatic draws keep coming as
+ * entries accumulate in a group of one, where the multicast may deliver a
+ * draw before `multicast()` returns; and all of it holds under loss,
  * duplication and reordering.
  *
  * ```ts
  * raffleCompliance('EveryNthRaffle', {
- *   plugins: (id, { group, every }) => [
+ *   plugins: (id, { group, every, leader, drawEveryMs }) => [
  *     heartbeat({ members: [...group] }),
- *     staticLeader('n1'),
+ *     staticLeader(leader),
  *     sequencerMulticast({ group: [...group] }),
- *     everyNthRaffle({ every }),
+ *     everyNthRaffle({ every, drawEveryMs }),
  *   ],
  * });
  * ```
@@ -90,13 +109,23 @@ export function raffleCompliance(name: string, options: RaffleComplianceOptions)
     async function start(config: {
       seed: number;
       every: number;
+      group?: readonly NodeId[];
+      drawEveryMs?: number;
       conditions?: LinkConditions;
       faults?: readonly Fault[];
     }): Promise<RaffleRun> {
+      const group = config.group ?? GROUP;
+      const leader = group.includes(LEADER) ? LEADER : group[0]!;
       const sim = new Simulation({
         seed: config.seed,
-        nodes: GROUP,
-        plugins: (id) => options.plugins(id, { group: GROUP, every: config.every }),
+        nodes: group,
+        plugins: (id) =>
+          options.plugins(id, {
+            group,
+            every: config.every,
+            leader,
+            ...(config.drawEveryMs !== undefined ? { drawEveryMs: config.drawEveryMs } : {}),
+          }),
         conditions: config.conditions ?? CALM,
         faults: config.faults ?? [],
       });
@@ -106,7 +135,7 @@ export function raffleCompliance(name: string, options: RaffleComplianceOptions)
       const multicastOf = (id: NodeId): OrderedMulticast =>
         sim.node(id).resolve(Tokens.OrderedMulticast);
       const delivered = new Map<NodeId, Delivery[]>();
-      for (const id of GROUP) {
+      for (const id of group) {
         const list: Delivery[] = [];
         delivered.set(id, list);
         multicastOf(id).onDeliver((d) => list.push(d));
@@ -115,11 +144,12 @@ export function raffleCompliance(name: string, options: RaffleComplianceOptions)
       let client = 0;
       return {
         sim,
+        group,
         raffleOf,
         multicastOf,
         delivered: (id) => delivered.get(id)!,
         requests({ perNode, inMs, spreadMs }) {
-          for (const id of GROUP) {
+          for (const id of group) {
             for (let i = 0; i < perNode; i++) {
               const name = `client-${++client}`;
               sim.scheduler.setTimeout(
@@ -139,7 +169,7 @@ export function raffleCompliance(name: string, options: RaffleComplianceOptions)
     }
 
     function expectSameEverywhere(run: RaffleRun): void {
-      const [first, ...others] = GROUP.map((id) => run.raffleOf(id));
+      const [first, ...others] = run.group.map((id) => run.raffleOf(id));
       for (const raffle of others) {
         expect(raffle.entries()).toEqual(first!.entries());
         expect(raffle.winners()).toEqual(first!.winners());
@@ -251,6 +281,24 @@ export function raffleCompliance(name: string, options: RaffleComplianceOptions)
       await expect(run.raffleOf('n1').record({ client: 'x'.repeat(100_000) })).rejects.toThrow(
         RangeError,
       );
+    });
+
+    it('keeps drawing on its own as entries accumulate in a group of one', async () => {
+      const run = await start({ seed: 6, every: 2, group: ['n1'], drawEveryMs: 100 });
+      const raffle = run.raffleOf('n1');
+      await run.sim.runFor(warmupMs);
+      for (let round = 1; round <= 4; round++) {
+        run.requests({ perNode: 4, inMs: 0, spreadMs: 100 });
+        await run.sim.runFor(500);
+        expect(raffle.entries()).toHaveLength(2 * round);
+        const winners = raffle.winners();
+        expect(winners).toHaveLength(round);
+        expect(winners.at(-1)).toMatchObject({ draw: round, candidates: 2 });
+      }
+      // Manual draws go on too, and find nothing new to draw.
+      await raffle.draw();
+      await run.sim.runFor(settleMs);
+      expect(raffle.winners()).toHaveLength(4);
     });
 
     it.each([11, 12])(

@@ -1,12 +1,27 @@
 import { AbortError, LifecycleError } from '../contracts/errors';
 import type { ScopedScheduler, Scheduler, Timer } from '../contracts/time';
+import { callGuarded } from './guarded-call';
+
+/** Options of {@link SchedulerScope}. */
+export interface SchedulerScopeOptions {
+  /**
+   * Told when a timer callback of this scope (or of its sub-scopes) throws,
+   * or returns a promise that rejects. The node reports it as `node:error`.
+   * Default: the error is thrown on, as without a scope.
+   */
+  onError?: (error: unknown) => void;
+}
 
 /**
  * A scope over another scheduler that remembers its own timers, so they can
  * all be cancelled at once when the node (or component) that owns it stops.
+ * With `onError`, a callback that fails is handed to it instead of escaping
+ * into the event loop (or out of a virtual scheduler's `advance`), and
+ * later timers keep running.
  */
 export class SchedulerScope implements ScopedScheduler {
   readonly #parent: Scheduler;
+  readonly #onError: ((error: unknown) => void) | undefined;
   readonly #timers = new Set<Timer>();
   readonly #sleepers = new Set<AbortController>();
   readonly #children = new Set<SchedulerScope>();
@@ -14,8 +29,9 @@ export class SchedulerScope implements ScopedScheduler {
   #owner: SchedulerScope | undefined;
   #disposed = false;
 
-  constructor(parent: Scheduler) {
+  constructor(parent: Scheduler, options: SchedulerScopeOptions = {}) {
     this.#parent = parent;
+    this.#onError = options.onError;
   }
 
   get pending(): number {
@@ -35,7 +51,7 @@ export class SchedulerScope implements ScopedScheduler {
     this.#assertOpen();
     const timer: Timer = this.#parent.setTimeout(() => {
       this.#timers.delete(handle);
-      fn();
+      this.#run(fn);
     }, delayMs);
     const handle: Timer = {
       cancel: () => {
@@ -49,7 +65,7 @@ export class SchedulerScope implements ScopedScheduler {
 
   setInterval(fn: () => void, intervalMs: number): Timer {
     this.#assertOpen();
-    const timer = this.#parent.setInterval(fn, intervalMs);
+    const timer = this.#parent.setInterval(() => this.#run(fn), intervalMs);
     const handle: Timer = {
       cancel: () => {
         timer.cancel();
@@ -88,6 +104,16 @@ export class SchedulerScope implements ScopedScheduler {
     this.#children.clear();
     for (const timer of [...this.#timers]) timer.cancel();
     this.#timers.clear();
+  }
+
+  /** Runs a timer callback, handing its failure to `onError` when there is one. */
+  #run(fn: () => void): void {
+    const onError = this.#onError;
+    if (!onError) {
+      fn();
+      return;
+    }
+    callGuarded(fn, onError);
   }
 
   #assertOpen(): void {

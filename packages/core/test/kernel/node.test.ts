@@ -3,6 +3,7 @@ import { inject, injectable } from 'tsyringe';
 import type {
   EventBus,
   MedalsEventName,
+  MedalsEvents,
   Plugin,
   ScopedScheduler,
   Startable,
@@ -230,6 +231,92 @@ describe('a node', () => {
     await node.start();
     await node.stop();
     expect(seen).toEqual(['node:started', 'node:stopped']);
+  });
+});
+
+describe('a node whose listener or timer callback throws', () => {
+  /** A component whose interval throws on every tick, counting the ticks. */
+  function faultyTicker(ticks: { count: number }, intervalMs: number): Plugin {
+    return (ctx) =>
+      ctx.component(Symbol('faulty-ticker'), {
+        useFactory: (c) => {
+          const scheduler = c.resolve<ScopedScheduler>(Tokens.Scheduler);
+          return {
+            start: () =>
+              void scheduler.setInterval(() => {
+                ticks.count++;
+                throw Object.assign(new Error(`tick ${ticks.count} failed`), { code: 'ERR_TICK' });
+              }, intervalMs),
+          };
+        },
+      });
+  }
+
+  /** Resolves with the first `n` node:error events of `events`. */
+  function errorsOf(events: EventBus, n: number): Promise<MedalsEvents['node:error'][]> {
+    return new Promise((resolve) => {
+      const seen: MedalsEvents['node:error'][] = [];
+      events.on('node:error', (e) => {
+        seen.push(e);
+        if (seen.length === n) resolve(seen);
+      });
+    });
+  }
+
+  it('reports a failing timer callback on real time as node:error and keeps running it', async () => {
+    const ticks = { count: 0 };
+    const node = memoryNode('a', [faultyTicker(ticks, 1)]);
+    const reported = errorsOf(node.events, 3);
+    await node.start();
+    await expect(reported).resolves.toEqual(
+      [1, 2, 3].map((i) => ({
+        node: 'a',
+        component: 'scheduler',
+        code: 'ERR_TICK',
+        message: `tick ${i} failed`,
+      })),
+    );
+    expect(node.state).toBe('running');
+    await node.stop();
+  });
+
+  it('reports a listener that throws on its bus as node:error and keeps going', async () => {
+    const node = memoryNode('a');
+    const heard: string[] = [];
+    node.events.on('node:started', () => {
+      throw new Error('listener broke');
+    });
+    node.events.on('node:started', (e) => heard.push(e.node));
+    const reported = errorsOf(node.events, 1);
+    await node.start();
+    await expect(reported).resolves.toEqual([
+      { node: 'a', component: 'node:started', code: 'ERR_UNKNOWN', message: 'listener broke' },
+    ]);
+    expect(heard).toEqual(['a']);
+    expect(node.state).toBe('running');
+    await node.stop();
+  });
+
+  it('reports a failing timer callback on virtual time as node:error, and time goes on', async () => {
+    const scheduler = new VirtualScheduler();
+    const ticks = { count: 0 };
+    const node = createNode({
+      id: 'a',
+      transport: new MemoryNetwork({ scheduler }).factory(),
+      scheduler,
+      plugins: [faultyTicker(ticks, 10)],
+    });
+    const errors: MedalsEvents['node:error'][] = [];
+    node.events.on('node:error', (e) => errors.push(e));
+    await node.start();
+    await expect(scheduler.advance(35)).resolves.toBeUndefined();
+    expect(ticks.count).toBe(3);
+    expect(errors.map((e) => [e.component, e.message])).toEqual([
+      ['scheduler', 'tick 1 failed'],
+      ['scheduler', 'tick 2 failed'],
+      ['scheduler', 'tick 3 failed'],
+    ]);
+    await node.stop();
   });
 });
 

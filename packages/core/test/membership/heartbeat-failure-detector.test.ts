@@ -112,6 +112,55 @@ describe('HeartbeatFailureDetector', () => {
     await sim.stop();
   });
 
+  it('tells every subscriber of a change and keeps running when an onChange or bus listener throws', async () => {
+    const sim = simulation(7);
+    await sim.start();
+    await sim.runFor(200);
+    const n1 = sim.node('n1');
+    membership(sim, 'n1').onChange(() => {
+      throw Object.assign(new Error('subscriber broke'), { code: 'ERR_SUBSCRIBER' });
+    });
+    const changes: MembershipChange[] = [];
+    membership(sim, 'n1').onChange((change) => changes.push(change));
+    n1.events.on('peerSuspected', () => {
+      throw new Error('bus listener broke');
+    });
+    await sim.crash('n3');
+    await sim.runFor(400);
+    expect(changes).toEqual([{ peer: 'n3', status: 'suspected' }]);
+    expect(membership(sim, 'n1').isAlive('n3')).toBe(false);
+    const errors = sim.history.events('node:error', 'n1').map((e) => e.data);
+    expect(errors).toEqual([
+      {
+        node: 'n1',
+        component: 'peerSuspected',
+        code: 'ERR_UNKNOWN',
+        message: 'bus listener broke',
+      },
+      {
+        node: 'n1',
+        component: 'failure-detector',
+        code: 'ERR_SUBSCRIBER',
+        message: 'subscriber broke',
+      },
+    ]);
+    // Still heartbeating and watching: n3's return is noticed, and its next crash too.
+    await sim.restart('n3');
+    await sim.runFor(300);
+    expect(changes).toEqual([
+      { peer: 'n3', status: 'suspected' },
+      { peer: 'n3', status: 'alive' },
+    ]);
+    await sim.crash('n3');
+    await sim.runFor(400);
+    expect(changes).toHaveLength(3);
+    expect(membership(sim, 'n2').alive()).toEqual(['n1', 'n2', 'n4']);
+    // The throwing subscriber on each of the three changes, the bus listener on both suspicions.
+    expect(sim.history.events('node:error', 'n1')).toHaveLength(5);
+    expect(n1.state).toBe('running');
+    await sim.stop();
+  });
+
   it('refuses absurd options', async () => {
     await expect(simulation(6, { plugins: [heartbeat({ timeoutMs: 0 })] }).start()).rejects.toThrow(
       /timeoutMs/,

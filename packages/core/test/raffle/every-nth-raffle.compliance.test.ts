@@ -8,18 +8,19 @@ import {
 import { raffleCompliance } from '@medals/core/testing';
 
 raffleCompliance('EveryNthRaffle on SequencerMulticast', {
-  plugins: (_id, { group, every }) => [
+  plugins: (_id, { group, every, leader, drawEveryMs }) => [
     heartbeat({ members: [...group] }),
-    staticLeader('n2'),
+    staticLeader(leader),
     sequencerMulticast({ group: [...group] }),
-    everyNthRaffle({ every }),
+    everyNthRaffle({ every, drawEveryMs }),
   ],
 });
 
 raffleCompliance('EveryNthRaffle on LamportMulticast', {
-  plugins: (_id, { group, every }) => [
+  plugins: (_id, { group, every, leader, drawEveryMs }) => [
     heartbeat({ members: [...group] }),
+    staticLeader(leader),
     lamportMulticast({ group: [...group] }),
-    everyNthRaffle({ every }),
+    everyNthRaffle({ every, drawEveryMs }),
   ],
 });

@@ -1,4 +1,4 @@
-import type { ScopedScheduler, Scheduler } from '@medals/core';
+import type { ScopedScheduler, Scheduler, Timer } from '@medals/core';
 import {
   AbortError,
   LifecycleError,
@@ -193,5 +193,90 @@ describe('a sleep on a scope', () => {
     controller.abort();
     await expect(aborted).rejects.toBeInstanceOf(AbortError);
     expect(scope.pending).toBe(0);
+  });
+});
+
+describe('a scope with onError', () => {
+  it('hands a throwing or rejecting callback to onError, in sub-scopes too, and keeps running timers', async () => {
+    const scheduler = new VirtualScheduler();
+    const failures: unknown[] = [];
+    const scope = new SchedulerScope(scheduler, { onError: (err) => failures.push(err) });
+    const child = scope.scope();
+    let ticks = 0;
+    scope.setTimeout(() => {
+      throw new Error('timeout');
+    }, 10);
+    child.setTimeout(() => {
+      throw new Error('child timeout');
+    }, 20);
+    scope.setTimeout(async () => {
+      await Promise.resolve();
+      throw new Error('async timeout');
+    }, 30);
+    scope.setInterval(() => {
+      ticks++;
+      throw new Error(`tick ${ticks}`);
+    }, 25);
+    await expect(scheduler.advance(60)).resolves.toBeUndefined();
+    expect(failures.map((e) => (e as Error).message)).toEqual([
+      'timeout',
+      'child timeout',
+      'tick 1',
+      'async timeout',
+      'tick 2',
+    ]);
+    expect(ticks).toBe(2);
+    scope.dispose();
+  });
+
+  it('lets the failure through without onError, as before', async () => {
+    const scheduler = new VirtualScheduler();
+    const scope = scheduler.scope();
+    scope.setTimeout(() => {
+      throw new Error('unguarded');
+    }, 10);
+    await expect(scheduler.advance(20)).rejects.toThrow('unguarded');
+  });
+});
+
+describe('RealScheduler with a callback that fails', () => {
+  it('hands the error to onError and keeps the interval ticking', async () => {
+    let interval: Timer | undefined;
+    const failures = await new Promise<unknown[]>((resolve) => {
+      const seen: unknown[] = [];
+      const scheduler = new RealScheduler({
+        onError: (err) => {
+          seen.push(err);
+          if (seen.length === 3) resolve(seen);
+        },
+      });
+      let tick = 0;
+      interval = scheduler.setInterval(() => {
+        throw new Error(`real tick ${++tick}`);
+      }, 1);
+    });
+    interval?.cancel();
+    expect(failures.map((e) => (e as Error).message)).toEqual([
+      'real tick 1',
+      'real tick 2',
+      'real tick 3',
+    ]);
+  });
+
+  it('turns it into a process warning by default, instead of an uncaught exception', async () => {
+    const warn = jest.spyOn(process, 'emitWarning');
+    try {
+      const warned = new Promise<unknown[]>((resolve) =>
+        warn.mockImplementation((...args: unknown[]) => resolve(args)),
+      );
+      new RealScheduler().setTimeout(() => {
+        throw new Error('nobody listens');
+      }, 0);
+      const [message, options] = await warned;
+      expect(message).toMatch(/nobody listens/);
+      expect(options).toMatchObject({ code: 'MEDALS_TIMER_CALLBACK' });
+    } finally {
+      warn.mockRestore();
+    }
   });
 });

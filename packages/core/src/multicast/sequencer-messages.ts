@@ -153,11 +153,12 @@ export const recoverReplySchema = z.object({
   /** The replica's incarnation. */
   incarnation: positive,
   /**
-   * Whether this is a restart of the replica: without state, it may have
-   * lost entries its earlier self held, so it does not count toward the
-   * recovery's majority. A first start without state held nothing.
+   * Whether the replica can vouch for what it holds, so it counts toward
+   * the recovery's majority. A replica that restarted cannot until it has
+   * joined a view and holds every position committed when it joined: its
+   * earlier self may have been one of the few holding them.
    */
-  restarted: z.boolean(),
+  vouches: z.boolean(),
   /** The highest stable point the member was told: every member had delivered up to it. */
   stable: count,
   /** The last senderSeq delivered from each sender. */

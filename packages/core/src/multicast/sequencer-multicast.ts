@@ -183,6 +183,14 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
   readonly #incarnation: number;
   /** Whether this start is a restart (`Tokens.Incarnation` above 1). */
   readonly #restarted: boolean;
+  /**
+   * Whether this replica can vouch for what it holds in a recovery: at once
+   * on a first start (it never held anything it could have lost), after a
+   * restart only once it holds every position committed when it rejoined.
+   */
+  #vouches: boolean;
+  /** After a restart: the commit point when it rejoined, which it must hold before it vouches. */
+  #catchUpTo = 0;
   readonly #transport: Transport;
   readonly #scheduler: ScopedScheduler;
   readonly #events: EventBus;
@@ -268,6 +276,7 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     this.#isReplica = this.#replicaSet.has(this.#self);
     this.#incarnation = components.random.int(1, 0xffff_ffff);
     this.#restarted = (components.incarnation ?? 1) > 1;
+    this.#vouches = !this.#restarted;
     this.#transport = components.transport;
     this.#scheduler = components.scheduler;
     this.#events = components.events;
@@ -446,8 +455,7 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
       await Promise.all(this.replicas.filter((r) => !replies.has(r)).map(ask));
       if (!this.#leads(term)) return;
       let vouching = 0;
-      for (const reply of replies.values())
-        if (reply.delivered !== null || !reply.restarted) vouching++;
+      for (const reply of replies.values()) if (reply.vouches) vouching++;
       if (vouching >= this.#quorum) {
         this.#install(term, replies);
         return;
@@ -710,7 +718,7 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
       delivered: this.#joined ? this.#delivered : null,
       epoch: this.#epochJoined,
       incarnation: this.#incarnation,
-      restarted: this.#restarted,
+      vouches: this.#vouches,
       stable: this.#stable,
       senderSeqs: [...this.#senderSeqs],
       entries: [...this.#received.values()],
@@ -768,6 +776,7 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
   #advanceStored(): void {
     if (this.#stored < this.#delivered) this.#stored = this.#delivered;
     while (this.#received.has(this.#stored + 1)) this.#stored++;
+    if (!this.#vouches && this.#joined && this.#stored >= this.#catchUpTo) this.#vouches = true;
     if (this.#stored > this.#lastAckStored) this.#scheduleAck();
   }
 
@@ -867,7 +876,10 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
   /** Enters the view the sequencer's join reply describes, after a state transfer if this replica has no state. */
   async #enterView(reply: JoinReply, from: NodeId): Promise<void> {
     if (!this.#stillCurrent(reply.term, from)) return;
-    if (!this.#joined && !(await this.#takeState(reply, from))) return;
+    if (!this.#joined) {
+      if (!(await this.#takeState(reply, from))) return;
+      this.#catchUpTo = reply.commit;
+    }
     if (!this.#stillCurrent(reply.term, from)) return;
     if (this.#delivered + 1 < reply.start) this.#skipTo(reply.start, from);
     this.#installed = { term: reply.term, epoch: reply.epoch, leader: from };

@@ -204,7 +204,8 @@ export class EveryNthRaffle implements Raffle, Startable {
   }
 
   #drawIfDue(): void {
-    if (!this.#election?.isLeader || this.#drawInFlight) return;
+    // Acting, not merely elected: two nodes never draw at once (the election's lease).
+    if (!this.#election?.acting || this.#drawInFlight) return;
     if (this.#state.undrawn === 0) return;
     const seed = this.#random.int(0, 0xffff_ffff);
     const inFlight: DrawInFlight = {

@@ -100,6 +100,9 @@ export function fakeRaffle(options: {
   const multicast = new FakeOrderedMulticast(self, ['n1', 'n2', 'n3']);
   const events = new NodeEventBus({ node: self });
   const scheduler = new VirtualScheduler();
+  const election = new StaticElection(self, options.leads === false ? 'n0' : self, events);
+  // A static leader acts once started.
+  election.start();
   const raffle = new EveryNthRaffle(
     {
       nodeId: self,
@@ -107,7 +110,7 @@ export function fakeRaffle(options: {
       random: new SeededRandom(11),
       events,
       scheduler: scheduler.scope(),
-      election: new StaticElection(self, options.leads === false ? 'n0' : self, events),
+      election,
     },
     {
       every: options.every,

@@ -35,7 +35,8 @@ export function frontEndGroup(topology: ServiceTopology): NodeId[] {
  * election, clock sync, multicast and raffle, so switching an algorithm is
  * a change here only. The db and the front-ends elect the leader, which
  * runs clock sync for all of them; the front-ends alone form the multicast
- * group (the db runs the sequencer as a non-member, since it may lead).
+ * group (the db runs the sequencer as a non-member, since it may lead, and
+ * holds the order as a replica, so a majority survives a front-end's crash).
  */
 export function servicePlugins(
   role: 'db' | 'frontend',
@@ -45,14 +46,19 @@ export function servicePlugins(
   const timeoutMs = options.failureTimeoutMs ?? DEFAULT_FAILURE_TIMEOUT_MS;
   const plugins: Plugin[] = [
     heartbeat({ intervalMs: timeoutMs / 5, timeoutMs }),
-    options.election === 'ring' ? ring() : bully(),
+    // The leader's lease covers the detector's timeout: it must know the real one.
+    options.election === 'ring'
+      ? ring({ failureTimeoutMs: timeoutMs })
+      : bully({ failureTimeoutMs: timeoutMs }),
   ];
   const interval =
     options.clockSyncIntervalMs === undefined ? {} : { intervalMs: options.clockSyncIntervalMs };
   if (options.clockSync === 'berkeley') plugins.push(berkeley(interval));
   if (options.clockSync === 'cristian') plugins.push(cristian(interval));
   const group = frontEndGroup(topology);
-  if (options.multicast === 'sequencer') plugins.push(sequencerMulticast({ group }));
+  // The db holds the order too, so two front-ends go on while one of them is away.
+  if (options.multicast === 'sequencer')
+    plugins.push(sequencerMulticast({ group, replicas: topology.members }));
   if (role === 'frontend') {
     if (options.multicast === 'lamport') plugins.push(lamportMulticast({ group }));
     plugins.push(everyNthRaffle({ every: options.raffleEvery }));

@@ -260,6 +260,8 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
   readonly #incarnations: (number | undefined)[];
   /** Per member: how many joins of it were delivered (the same at every member at each position). */
   readonly #lives: number[];
+  /** Per excluded member: the incarnation excluded, if it was known (a join of another one is fresh). */
+  readonly #excludedInc: (number | undefined)[];
   /** Per member: what the join that took it back said it had delivered, for repeated state transfers. */
   readonly #joinedFrom: (JoinControl | undefined)[];
   readonly #resendRetry: Retry[];
@@ -346,6 +348,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     this.#incarnations[this.#selfIndex] = this.#incarnation;
     this.#lives = new Array<number>(n).fill(0);
     this.#joinedFrom = new Array<JoinControl | undefined>(n).fill(undefined);
+    this.#excludedInc = new Array<number | undefined>(n).fill(undefined);
     this.#resendRetry = this.group.map(() => this.#newRetry());
     this.#nudgeRetry = this.group.map(() => this.#newRetry());
     this.#joinRetry = this.#newRetry();
@@ -603,7 +606,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
   #admit(peer: number, ack: AckBody): boolean {
     const peerId = this.group[peer]!;
     const known = this.#incarnations[peer];
-    if (known === undefined && this.#view.has(peerId)) {
+    if (known === undefined) {
       this.#incarnations[peer] = ack.inc;
     } else if (known !== ack.inc) {
       // Another process under the peer's id: it restarted, and to the group it is a crashed member.
@@ -611,7 +614,8 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
       this.#owe(peerId);
       return false;
     }
-    if (ack.lives[peer] !== this.#lives[peer]) return false;
+    // What the peer says about this node counts whatever life of the peer it comes from: a new
+    // process, which knows nobody's life, learns here that the group let its predecessor go.
     const self = this.#selfIndex;
     // The peer delivered a join of this node that this node never heard of: its place is gone.
     if (ack.lives[self]! > this.#lives[self]!) {
@@ -630,6 +634,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
         return false;
       }
     }
+    if (ack.lives[peer] !== this.#lives[peer]) return false;
     // A peer with less than half the group cannot order anything: it must come back through a join.
     if (peerView < n && this.#view.has(peerId)) this.#excludeNow(peerId);
     if (this.#view.has(peerId)) return true;
@@ -969,9 +974,16 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
   }
 
   #onMembershipChange(change: MembershipChange): void {
-    if (this.#state !== 'running' || change.status !== 'suspected') return;
-    if (!this.#index.has(change.peer)) return;
-    this.#excludeNow(change.peer);
+    if (this.#state !== 'running' || !this.#index.has(change.peer)) return;
+    if (change.status === 'suspected') {
+      this.#excludeNow(change.peer);
+    } else if (this.#excluded.has(change.peer)) {
+      // Heard again (a partition healed, a process restarted): tell it where it stands now,
+      // rather than at the next slow beat, so that whichever side must rejoin starts at once.
+      const m = this.#index.get(change.peer)!;
+      reset(this.#nudgeRetry[m]!, this.#retransmitTimeoutMs);
+      this.#sendTo(change.peer, ACK, this.#ackBody(!this.#hasMajority()));
+    }
   }
 
   #excludeNow(member: NodeId): void {
@@ -983,6 +995,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     if (member === this.#self || !this.#view.delete(member)) return;
     this.#excluded.add(member);
     const m = this.#index.get(member)!;
+    this.#excludedInc[m] = this.#incarnations[m];
     // What this node reports holding of the member is final from now on, except
     // for relays of messages another survivor holds: messages kept behind a gap
     // are not part of it, so they go (a relay brings them back if anyone has them).
@@ -1074,7 +1087,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
       member,
       life: this.#lives[m]!,
       inc: body.inc,
-      fresh: this.#incarnations[m] !== body.inc,
+      fresh: this.#excludedInc[m] !== body.inc,
       delivered: body.delivered,
     });
   }
@@ -1135,7 +1148,10 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     this.#excluded.clear();
     this.#flushed.clear();
     for (const id of this.group) if (!body.excluded.includes(id)) this.#view.add(id);
-    for (const id of body.excluded) this.#excluded.add(id);
+    for (const id of body.excluded) {
+      this.#excluded.add(id);
+      this.#excludedInc[this.#index.get(id)!] = this.#incarnations[this.#index.get(id)!];
+    }
     for (const id of body.flushed) if (this.#excluded.has(id)) this.#flushed.add(id);
     this.#sponsored.clear();
     this.#confirmedBy.clear();

@@ -211,8 +211,15 @@ const COMPONENT = 'lamport-multicast';
  * a process multicasts only once a majority of the group has acknowledged
  * its incarnation (a member asks every other on start), so one that
  * crashed before any member heard from it is the only one that may be
- * taken for its predecessor. Two members that keep suspecting each other
- * while both are in a majority's view make one of them rejoin.
+ * taken for its predecessor. Two members that suspect each other while
+ * both are in a majority's view make one of them rejoin.
+ *
+ * **Limits.** After a moment when no majority of the group is up and
+ * connected (a crash while another member is cut off, or a partition that
+ * heals just as the failure detector's timeout runs out, so that members
+ * suspect each other all at once), no view keeps a majority and the group
+ * stays stopped: re-forming it from minorities would need a Paxos-like
+ * merge, which is not built.
  *
  * **Untrusted input.** Shapes are checked with zod; a message from outside
  * the group, of a sender outside it, stamped or numbered absurdly far ahead,

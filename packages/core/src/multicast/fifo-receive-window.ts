@@ -72,6 +72,17 @@ export class FifoReceiveWindow<M> {
     this.#early.delete(this.#received + 1);
   }
 
+  /**
+   * Counts every number up to `seq` as received without releasing anything
+   * (numbers the sender will never use, or messages handed over by other
+   * means); waiting messages numbered up to `seq` are forgotten.
+   */
+  skipTo(seq: number): void {
+    if (seq <= this.#received) return;
+    this.#received = seq;
+    for (const key of this.#early.keys()) if (key <= seq) this.#early.delete(key);
+  }
+
   /** Forgets waiting messages numbered above `seq` (they will never be released). */
   discardAfter(seq: number): void {
     for (const key of this.#early.keys()) if (key > seq) this.#early.delete(key);

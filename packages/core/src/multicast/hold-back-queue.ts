@@ -30,6 +30,16 @@ export class HoldBackQueue<M extends Stamped> {
     return this.#heap[0];
   }
 
+  /** Every message held, in no particular order (the heap's). */
+  items(): readonly M[] {
+    return [...this.#heap];
+  }
+
+  /** Forgets every message. */
+  clear(): void {
+    this.#heap.length = 0;
+  }
+
   push(message: M): void {
     const heap = this.#heap;
     heap.push(message);

@@ -10,26 +10,37 @@ import { z } from 'zod';
 export const DATA = 'lamport.data';
 /** A member's cumulative acknowledgement, sent alone when it had no data to ride on (one-way). */
 export const ACK = 'lamport.ack';
+/** A member outside the view asks to be taken back (one-way, repeated with backoff). */
+export const JOIN = 'lamport.join';
+/** State transfer to a member the view took back (one-way). */
+export const STATE = 'lamport.state';
 
 const nodeId = z.string().min(1).max(256);
 // zod's int() already refuses anything outside the safe integers.
 const count = z.int().min(0);
 const positive = z.int().min(1);
+const nonce = positive.max(0xffff_ffff);
 
 /**
  * What a member knows, piggybacked on each data message and sent alone as
  * `lamport.ack`: its Lamport clock (its future messages are stamped above
  * it), how many messages of each group member it holds without a gap (in
- * group order; its own entry is how many it has multicast) and whom it has
- * excluded from the group.
+ * group order; its own entry is how many it has multicast), whom it has
+ * excluded from the view, each member's life (how many times the view took
+ * it back) and each member's incarnation nonce as far as it knows them.
  */
 export function ackSchema(groupSize: number) {
   return z.object({
     /** Nonce of the sender's incarnation: a new one means it restarted and lost its state. */
-    inc: positive.max(0xffff_ffff),
+    inc: nonce,
     clock: count,
     received: z.array(count).length(groupSize),
+    /** Members excluded from the sender's view, each in the life given by `lives`. */
     excluded: z.array(nodeId).max(groupSize),
+    /** Per member, in group order: how many joins of it the sender has delivered. */
+    lives: z.array(count).length(groupSize),
+    /** Per member, in group order: its incarnation nonce as the sender knows it (0: unknown). */
+    incs: z.array(count.max(0xffff_ffff)).length(groupSize),
     /** Set when the sender waits on this member's acknowledgement and wants it now. */
     request: z.boolean().optional(),
   });
@@ -38,6 +49,26 @@ export type AckBody = z.infer<ReturnType<typeof ackSchema>>;
 
 /** Most messages in one `lamport.data`. */
 export const MAX_BATCH = 1_024;
+/** Most messages (held back, or replayed) in one `lamport.state`. */
+export const MAX_TRANSFER = 65_536;
+
+/**
+ * A join: a control message that a member of the view multicasts in the
+ * total order to take `member` back. Whoever delivers it adds the member
+ * to the view from the next position on; it takes no position itself.
+ */
+export const joinSchema = z.object({
+  member: nodeId,
+  /** The life the member is excluded in; the join is void if that changed. */
+  life: count,
+  /** The incarnation taken back. */
+  inc: nonce,
+  /** A new incarnation: its numbering jumps past what its predecessor may have used. */
+  fresh: z.boolean(),
+  /** How many messages the member had delivered (a same incarnation catches up from there). */
+  delivered: count,
+});
+export type JoinControl = z.infer<typeof joinSchema>;
 
 /** One multicast message with its sender's number and timestamp. */
 export const stampedMessageSchema = z.object({
@@ -47,6 +78,8 @@ export const stampedMessageSchema = z.object({
   /** Lamport timestamp given by the sender; distinct and increasing per sender. */
   ts: positive,
   payload: z.unknown(),
+  /** Present on a join (a control message, never handed to the application). */
+  join: joinSchema.optional(),
 });
 export type StampedMessage = z.infer<typeof stampedMessageSchema>;
 
@@ -61,3 +94,46 @@ export function dataSchema(groupSize: number) {
   });
 }
 export type DataBody = z.infer<ReturnType<typeof dataSchema>>;
+
+/** A member outside the view asks to be taken back. */
+export const joinRequestSchema = z.object({
+  /** The asker's incarnation nonce. */
+  inc: nonce,
+  /** The asker's own life as it knows it (0 for a process that never rejoined). */
+  life: count,
+  /** How many messages the asker has delivered. */
+  delivered: count,
+});
+export type JoinRequestBody = z.infer<typeof joinRequestSchema>;
+
+/**
+ * Where the order stands right after position `seq`, sent to a member the
+ * view took back: per member its life, incarnation, how many of its
+ * messages were taken and the timestamp of the last; the exclusions; the
+ * messages held back after `seq`; and either the deliveries the member
+ * missed (`replay`, for a member that kept its state) or the application
+ * states (`states`, for a new incarnation or when the replay log is too
+ * short).
+ */
+export function stateSchema(groupSize: number) {
+  return z.object({
+    /** The incarnation and new life of the member it is for. */
+    inc: nonce,
+    life: positive,
+    seq: count,
+    clock: count,
+    lives: z.array(count).length(groupSize),
+    incs: z.array(count.max(0xffff_ffff)).length(groupSize),
+    received: z.array(count).length(groupSize),
+    lastTs: z.array(count).length(groupSize),
+    excluded: z.array(nodeId).max(groupSize),
+    flushed: z.array(nodeId).max(groupSize),
+    messages: z.array(stampedMessageSchema).max(MAX_TRANSFER),
+    replay: z
+      .array(z.object({ seq: positive, message: stampedMessageSchema }))
+      .max(MAX_TRANSFER)
+      .nullable(),
+    states: z.record(z.string(), z.unknown()).nullable(),
+  });
+}
+export type StateBody = z.infer<ReturnType<typeof stateSchema>>;

@@ -1,4 +1,9 @@
-import { InvalidMessageError, LifecycleError } from '../contracts/errors';
+import {
+  BackpressureError,
+  InvalidMessageError,
+  LifecycleError,
+  NoQuorumError,
+} from '../contracts/errors';
 import type { EventBus } from '../contracts/events';
 import type { Startable } from '../contracts/lifecycle';
 import type { Membership, MembershipChange } from '../contracts/membership';
@@ -16,8 +21,26 @@ import { LamportClock } from '../time/lamport-clock';
 import { FifoReceiveWindow } from './fifo-receive-window';
 import { HoldBackQueue } from './hold-back-queue';
 import { StateRegistry } from './state-registry';
-import type { AckBody, DataBody, StampedMessage } from './lamport-messages';
-import { ACK, DATA, MAX_BATCH, ackSchema, dataSchema } from './lamport-messages';
+import type {
+  AckBody,
+  DataBody,
+  JoinControl,
+  JoinRequestBody,
+  StampedMessage,
+  StateBody,
+} from './lamport-messages';
+import {
+  ACK,
+  DATA,
+  JOIN,
+  MAX_BATCH,
+  MAX_TRANSFER,
+  STATE,
+  ackSchema,
+  dataSchema,
+  joinRequestSchema,
+  stateSchema,
+} from './lamport-messages';
 
 /** Options of {@link lamportMulticast}. */
 export interface LamportMulticastOptions {
@@ -36,25 +59,18 @@ export interface LamportMulticastOptions {
    * asking for it), in ms; doubled at each try without progress. Default 40.
    */
   retransmitTimeoutMs?: number;
-  /**
-   * Deliver only while the view holds a majority of the group, so that the
-   * minority side of a partition (or a member that wrongly suspects the
-   * rest) stops instead of ordering messages the others never see. A group
-   * of two has no majority once one member is gone, so there the default
-   * favours going on after a crash, at the price of both halves going on
-   * alone in a partition. Default: true for groups of three or more, false
-   * for groups of two.
-   */
-  requireMajority?: boolean;
   /** Ceiling of the doubled retransmission timeout, in ms. Default 640. */
   maxRetransmitTimeoutMs?: number;
   /** Most messages resent to one member at one try. Default 64. */
   maxResendBatch?: number;
   /**
    * Most of this node's messages that some member has not acknowledged yet;
-   * `multicast()` waits beyond it. Also how far past the next expected
-   * number a sender's message may be before it is refused as absurd.
-   * Default 1,024.
+   * `multicast()` waits beyond it, for at most as many more calls, and
+   * refuses further ones with `BackpressureError`. Also how far past the
+   * next expected number a sender's message may be before it is refused as
+   * absurd, how far a new incarnation's numbering jumps past its
+   * predecessor's, and how many recent deliveries a member keeps to replay
+   * to a member that rejoins with its state. Default 1,024.
    */
   maxInFlight?: number;
   /**
@@ -84,6 +100,8 @@ interface Held {
   readonly sender: NodeId;
   readonly senderSeq: number;
   readonly payload: unknown;
+  /** Set on a join, a control message that takes no position. */
+  readonly join?: JoinControl;
 }
 
 /** Backoff of one kind of retry toward one peer. */
@@ -100,10 +118,17 @@ interface Waiting<T> {
   reject(error: Error): void;
 }
 
+/** What a member reported about a member it excluded: in which life, and how many of its messages it held. */
+interface Report {
+  life: number;
+  count: number;
+}
+
 const COMPONENT = 'lamport-multicast';
 
 /**
- * Totally ordered multicast with Lamport timestamps (DESIGN.md section 4).
+ * Totally ordered multicast with Lamport timestamps (DESIGN.md section 4),
+ * under crash-recovery and partitions.
  *
  * **Order.** Each message is stamped with the sender's Lamport clock (ties
  * broken by sender id) and kept in a {@link HoldBackQueue}. The head is
@@ -131,28 +156,70 @@ const COMPONENT = 'lamport-multicast';
  * acknowledgement asks for it. Duplicates are recognised by (sender,
  * senderSeq) and only re-acknowledged.
  *
- * **View change.** While a member is silent nothing past its last timestamp
- * can be delivered. When the failure detector suspects it, the member is
- * excluded; exclusions are announced in every acknowledgement and adopted
- * by whoever hears of them, so all survivors exclude it. A survivor then
- * takes the crashed member's messages only as relays from other survivors,
- * and each survivor relays those it holds to whoever lacks them. Delivery
- * resumes once every survivor has acknowledged the exclusion: the crashed
- * member's messages that will ever be delivered are then exactly the first F,
- * F being the most any survivor held without a gap, and they take their
- * place in the (timestamp, sender) order like any other. In groups of three
- * or more, delivery also needs a majority of the group in the view
- * (`requireMajority`), so the minority side of a partition waits instead of
- * ordering on its own; it keeps asking the members it excluded, and once the
- * partition heals their answer tells it that the majority excluded it.
+ * **Majority.** Nothing is delivered unless the view holds a majority of
+ * the group, whatever its size (a group of two stops while one member is
+ * away and resumes once it is back). A member whose view lacks a majority
+ * refuses new multicasts at once with `NoQuorumError`; what it holds is
+ * bounded by `maxInFlight`. A member that reports a view without a majority
+ * is excluded by those that hear it, and comes back through a join.
  *
- * **Rejoin.** Exclusion is permanent. A falsely suspected member, or a
- * restarted one (recognised by a new incarnation nonce), learns of its
- * exclusion from the first acknowledgement it gets, reports `viewChanged`
- * and a `node:error`, and from then on neither delivers nor multicasts.
- * (A restarted member is only recognised by a peer that heard its previous
- * incarnation; one that never did would take the new incarnation for the
- * old, which is why restarts should wait until the member was excluded.)
+ * **Exclusion.** While a member is silent nothing past its last timestamp
+ * can be delivered. When the failure detector suspects it (or it shows up
+ * as a new incarnation, recognised by the nonce in every acknowledgement),
+ * it is excluded; exclusions are announced in every acknowledgement and
+ * adopted by whoever hears of them, so all survivors exclude it. A survivor
+ * then takes the excluded member's messages only as relays from other
+ * survivors, and each survivor relays those it holds to whoever lacks them.
+ * Delivery resumes once every survivor has acknowledged the exclusion: the
+ * excluded member's messages that will ever be delivered are then exactly
+ * the first F, F being the most any survivor held without a gap, and they
+ * take their place in the (timestamp, sender) order like any other.
+ *
+ * **Rejoin.** Exclusions are tagged with the member's life (how many times
+ * the view took it back), so a stale report never excludes it again. An
+ * excluded member learns so from the first acknowledgement it gets (the
+ * view keeps telling it, with backoff), and asks every member to take it
+ * back (`lamport.join`, with backoff). A member of a majority view answers
+ * by multicasting a join: a control message ordered like any other, which
+ * takes no position. Every member that delivers it adds the member back
+ * from the next position on; since delivery waits for every view member,
+ * nothing more is delivered until the member has caught up. The join's
+ * sponsor (and, on a repeated request, any member that delivered it) sends
+ * the member a state transfer as of that position: each member's life,
+ * incarnation, message count and last timestamp, the exclusions, the
+ * messages held back after it, and either the deliveries the member missed
+ * (a member that kept its state, e.g. one cut off by a partition: it
+ * delivers them at their positions, from a log of the last `maxInFlight`
+ * deliveries) or the registered application states (a new incarnation, or
+ * a member too far behind for the log: it restores them with
+ * {@link StateRegistry}, reports `stateTransferred` and delivers from the
+ * next position). A member that kept its state then multicasts again, with
+ * new timestamps and their old ids, its own messages the view never took.
+ *
+ * **What a member may lose, and what it never sees twice.** A crash loses
+ * the messages the crashed incarnation multicast that no survivor held
+ * (its others are delivered by everyone), and whatever it had delivered:
+ * the new incarnation starts from the transferred state. A new incarnation
+ * numbers its messages `maxInFlight` past the last its predecessor is known
+ * to have sent, past any number the predecessor can have used (it had at
+ * most `maxInFlight` unacknowledged), so an id is never reused; the
+ * positions it delivers continue the group's. A member that only lost
+ * touch loses nothing: its messages are all delivered, each once. No
+ * member delivers a position twice or two messages at one position.
+ *
+ * A restarted process is recognised by a peer that heard its predecessor;
+ * a process multicasts only once a majority of the group has acknowledged
+ * its incarnation (a member asks every other on start), so one that
+ * crashed before any member heard from it is the only one that may be
+ * taken for its predecessor. Two members that suspect each other while
+ * both are in a majority's view make one of them rejoin.
+ *
+ * **Limits.** After a moment when no majority of the group is up and
+ * connected (a crash while another member is cut off, or a partition that
+ * heals just as the failure detector's timeout runs out, so that members
+ * suspect each other all at once), no view keeps a majority and the group
+ * stays stopped: re-forming it from minorities would need a Paxos-like
+ * merge, which is not built.
  *
  * **Untrusted input.** Shapes are checked with zod; a message from outside
  * the group, of a sender outside it, stamped or numbered absurdly far ahead,
@@ -176,11 +243,11 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
   readonly #maxResendBatch: number;
   readonly #maxInFlight: number;
   readonly #maxTimestampLead: number;
-  readonly #requireMajority: boolean;
   readonly #validateData: (payload: unknown) => DataBody;
   readonly #validateAck: (payload: unknown) => AckBody;
+  readonly #validateState: (payload: unknown) => StateBody;
 
-  readonly #clock = new LamportClock();
+  #clock = new LamportClock();
   readonly #queue = new HoldBackQueue<Held>();
   /** Per group member: its messages received without a gap, and those waiting for a gap to fill. */
   readonly #windows: FifoReceiveWindow<Held>[];
@@ -194,29 +261,48 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
   readonly #pendingClock: ({ clock: number; sent: number } | undefined)[];
   /** Per peer: the highest acknowledged clock we can rely on (its later messages are stamped above). */
   readonly #heardClock: number[];
-  /** Per peer: the members it told us it has excluded. */
-  readonly #reports: Set<NodeId>[];
+  /** Per peer: the members it told us it has excluded, in which life, holding how many of their messages. */
+  readonly #reports: Map<NodeId, Report>[];
+  /** Per member: the incarnation nonce of the process in (or last in) the view. */
   readonly #incarnations: (number | undefined)[];
+  /** Per member: how many joins of it were delivered (the same at every member at each position). */
+  readonly #lives: number[];
+  /** Per excluded member: the incarnation excluded, if it was known (a join of another one is fresh). */
+  readonly #excludedInc: (number | undefined)[];
+  /** Per member: what the join that took it back said it had delivered, for repeated state transfers. */
+  readonly #joinedFrom: (JoinControl | undefined)[];
   readonly #resendRetry: Retry[];
   readonly #nudgeRetry: Retry[];
+  readonly #joinRetry: Retry;
 
   readonly #view: Set<NodeId>;
   /** Excluded members, in the order they were excluded. */
   readonly #excluded = new Set<NodeId>();
   /** Excluded members whose final messages are all here. */
   readonly #flushed = new Set<NodeId>();
+  /** Peers that acknowledged this incarnation in its current life. */
+  readonly #confirmedBy = new Set<NodeId>();
+  /** Whether a majority of the group knows this incarnation (or it was taken back by a join). */
+  #confirmed = false;
+  /** Per member asking to rejoin: the join this node multicast for it (one per life and incarnation). */
+  readonly #sponsored = new Map<NodeId, string>();
+  /** The last deliveries, to replay to a member that rejoins with its state. */
+  #log: { seq: number; held: Held }[] = [];
+  /** After a rejoin behind its own deliveries: positions up to this one are counted, not delivered again. */
+  #skipThrough = 0;
   readonly #owesAck = new Set<NodeId>();
   readonly #listeners = new Set<(delivery: Delivery<T>) => void>();
   readonly #states = new StateRegistry(COMPONENT);
   readonly #waiting: Waiting<T>[] = [];
   /** This node's messages not sent yet: they leave together at the end of the scheduler turn. */
-  readonly #outbox: Held[] = [];
+  #outbox: Held[] = [];
   #outboxTimer: Timer | undefined;
   #deliveredCount = 0;
   #delivering = false;
-  #state: 'created' | 'running' | 'removed' | 'stopped' = 'created';
+  #state: 'created' | 'running' | 'joining' | 'stopped' = 'created';
   #ackTimer: Timer | undefined;
   #ticker: Timer | undefined;
+  #joinTimer: Timer | undefined;
   #unsubscribe: (() => void) | undefined;
 
   constructor(components: LamportMulticastComponents, options: LamportMulticastOptions = {}) {
@@ -250,11 +336,12 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
       options.maxTimestampLead ?? 1_000_000,
       'maxTimestampLead',
     );
-    this.#requireMajority = options.requireMajority ?? this.group.length >= 3;
     const data = dataSchema(this.group.length);
     const ack = ackSchema(this.group.length);
+    const state = stateSchema(this.group.length);
     this.#validateData = (payload) => data.parse(payload);
     this.#validateAck = (payload) => ack.parse(payload);
+    this.#validateState = (payload) => state.parse(payload);
 
     const n = this.group.length;
     this.#windows = this.group.map(() => new FifoReceiveWindow<Held>(this.#maxInFlight));
@@ -263,25 +350,27 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     this.#acked = this.group.map(() => new Array<number>(n).fill(0));
     this.#pendingClock = new Array<{ clock: number; sent: number } | undefined>(n).fill(undefined);
     this.#heardClock = new Array<number>(n).fill(0);
-    this.#reports = this.group.map(() => new Set<NodeId>());
+    this.#reports = this.group.map(() => new Map<NodeId, Report>());
     this.#incarnations = new Array<number | undefined>(n).fill(undefined);
-    const retry = (): Retry => ({
-      rto: this.#retransmitTimeoutMs,
-      needSince: undefined,
-      lastTryAt: 0,
-    });
-    this.#resendRetry = this.group.map(retry);
-    this.#nudgeRetry = this.group.map(retry);
+    this.#incarnations[this.#selfIndex] = this.#incarnation;
+    this.#lives = new Array<number>(n).fill(0);
+    this.#joinedFrom = new Array<JoinControl | undefined>(n).fill(undefined);
+    this.#excludedInc = new Array<number | undefined>(n).fill(undefined);
+    this.#resendRetry = this.group.map(() => this.#newRetry());
+    this.#nudgeRetry = this.group.map(() => this.#newRetry());
+    this.#joinRetry = this.#newRetry();
     this.#view = new Set(this.group);
+    // Alone in its group, a member is its own majority.
+    this.#confirmed = n === 1;
   }
 
   get deliveredCount(): number {
     return this.#deliveredCount;
   }
 
-  /** The members this node still orders messages with (the group minus those excluded), sorted. */
+  /** The members this node orders messages with (the group minus those excluded), sorted; empty while it rejoins. */
   get view(): NodeId[] {
-    return [...this.#view].sort();
+    return this.#state === 'joining' ? [] : [...this.#view].sort();
   }
 
   start(): void {
@@ -293,7 +382,17 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     this.#transport.handle(ACK, (body: AckBody, ctx) => this.#onAck(body, ctx), {
       validate: this.#validateAck,
     });
+    this.#transport.handle(JOIN, (body: JoinRequestBody, ctx) => this.#onJoinRequest(body, ctx), {
+      validate: (payload) => joinRequestSchema.parse(payload),
+    });
+    this.#transport.handle(STATE, (body: StateBody, ctx) => this.#onState(body, ctx), {
+      validate: this.#validateState,
+    });
     this.#unsubscribe = this.#membership?.onChange((change) => this.#onMembershipChange(change));
+    // Make this incarnation known: a restarted process learns at once that the view let it go.
+    const hello = this.#ackBody(true);
+    for (const peer of this.group) if (peer !== this.#self) this.#sendTo(peer, ACK, hello);
+    this.#armTicker();
   }
 
   stop(): void {
@@ -303,14 +402,32 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     }
     this.#state = 'stopped';
     this.#shutDown(new LifecycleError(`${COMPONENT} of ${this.#self} stopped`));
-    this.#transport.unhandle(DATA);
-    this.#transport.unhandle(ACK);
+    this.#joinTimer?.cancel();
+    this.#joinTimer = undefined;
+    for (const type of [DATA, ACK, JOIN, STATE]) this.#transport.unhandle(type);
   }
 
   multicast(payload: T): Promise<MulticastReceipt> {
-    if (this.#state !== 'running') return Promise.reject(this.#unusable());
-    if (this.#waiting.length === 0 && this.#inFlight() < this.#maxInFlight) {
+    if (this.#state === 'running' && !this.#hasMajority()) {
+      return Promise.reject(this.#noQuorum());
+    }
+    if (this.#state !== 'running' && this.#state !== 'joining') {
+      return Promise.reject(this.#unusable());
+    }
+    if (
+      this.#state === 'running' &&
+      this.#confirmed &&
+      this.#waiting.length === 0 &&
+      this.#inFlight() < this.#maxInFlight
+    ) {
       return Promise.resolve(this.#send(payload));
+    }
+    if (this.#waiting.length >= this.#maxInFlight) {
+      return Promise.reject(
+        new BackpressureError(
+          `${COMPONENT} of ${this.#self}: ${this.#waiting.length} multicasts already wait for acknowledgements`,
+        ),
+      );
     }
     return new Promise((resolve, reject) => this.#waiting.push({ payload, resolve, reject }));
   }
@@ -326,12 +443,16 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     return () => void this.#listeners.delete(subscription);
   }
 
+  #newRetry(): Retry {
+    return { rto: this.#retransmitTimeoutMs, needSince: undefined, lastTryAt: 0 };
+  }
+
   #unusable(): LifecycleError {
-    return new LifecycleError(
-      this.#state === 'removed'
-        ? `${this.#self} was removed from the multicast group and can no longer multicast`
-        : `${COMPONENT} of ${this.#self} is ${this.#state}, not running`,
-    );
+    return new LifecycleError(`${COMPONENT} of ${this.#self} is ${this.#state}, not running`);
+  }
+
+  #noQuorum(): NoQuorumError {
+    return new NoQuorumError(this.#view.size, Math.floor(this.group.length / 2) + 1);
   }
 
   /** This node's messages that some member of the view has not acknowledged. */
@@ -348,21 +469,33 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     return peer === this.#selfIndex ? this.#windows[sender]!.received : this.#acked[peer]![sender]!;
   }
 
-  #send(payload: T): MulticastReceipt {
+  #send(payload: T | null, join?: JoinControl): MulticastReceipt {
     const self = this.#selfIndex;
     const window = this.#windows[self]!;
     const senderSeq = window.received + 1;
-    const held: Held = { ts: this.#clock.tick(), sender: this.#self, senderSeq, payload };
-    window.offer(senderSeq, held);
+    const held: Held = {
+      ts: this.#clock.tick(),
+      sender: this.#self,
+      senderSeq,
+      payload,
+      ...(join ? { join } : {}),
+    };
+    this.#takeOwn(held);
+    this.#deliverReady();
+    return { id: `${this.#self}:${senderSeq}`, senderSeq };
+  }
+
+  /** Takes one of this node's own messages into the order and queues it for sending. */
+  #takeOwn(held: Held): void {
+    const window = this.#windows[this.#selfIndex]!;
+    window.offer(held.senderSeq, held);
     window.take();
-    this.#take(self, held);
+    this.#take(this.#selfIndex, held);
     this.#outbox.push(held);
     this.#outboxTimer ??= this.#scheduler.setTimeout(() => {
       this.#outboxTimer = undefined;
       this.#flushOutbox();
     }, 0);
-    this.#deliverReady();
-    return { id: `${this.#self}:${senderSeq}`, senderSeq };
   }
 
   /** Sends what this node multicast in the last scheduler turn, in as few messages as the batch limit allows. */
@@ -371,7 +504,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     if (outbox.length === 0 || this.#state !== 'running') return;
     const ack = this.#ackBody();
     for (let i = 0; i < outbox.length; i += MAX_BATCH) {
-      const body: DataBody = { messages: outbox.slice(i, i + MAX_BATCH), ack };
+      const body: DataBody = { messages: outbox.slice(i, i + MAX_BATCH).map(wire), ack };
       for (const peer of this.#view) if (peer !== this.#self) this.#sendTo(peer, DATA, body);
     }
     // The data messages carry our acknowledgement.
@@ -393,6 +526,8 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
       clock: this.#clock.time,
       received: this.#windows.map((w) => w.received),
       excluded: [...this.#excluded],
+      lives: [...this.#lives],
+      incs: this.#incarnations.map((inc) => inc ?? 0),
       ...(request ? { request } : {}),
     };
   }
@@ -401,7 +536,9 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     if (this.#state !== 'running') return;
     const from = this.#index.get(ctx.from);
     const outsider =
-      from === undefined ? ctx.from : body.messages.find((m) => !this.#index.has(m.sender))?.sender;
+      from === undefined
+        ? ctx.from
+        : body.messages.find((m) => !this.#index.has(m.sender) || !this.#validJoin(m))?.sender;
     if (from === undefined || outsider !== undefined) {
       this.#reject(`${DATA} from ${ctx.from}: ${outsider} is not in the group`);
       return;
@@ -418,11 +555,14 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     const senders = new Set<number>();
     for (const message of body.messages) {
       const sender = this.#index.get(message.sender)!;
+      // A relay of a member in a life other than ours is stale: that life's messages are settled.
+      if (message.sender !== ctx.from && body.ack.lives[sender] !== this.#lives[sender]) continue;
       const held: Held = {
         ts: message.ts,
         sender: message.sender,
         senderSeq: message.senderSeq,
         payload: message.payload,
+        ...(message.join ? { join: message.join } : {}),
       };
       if (
         this.#flushed.has(message.sender) ||
@@ -437,6 +577,10 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     if (duplicate) this.#owe(ctx.from);
     for (const sender of senders) this.#drain(sender);
     this.#deliverReady();
+  }
+
+  #validJoin(message: StampedMessage): boolean {
+    return message.join === undefined || this.#index.has(message.join.member);
   }
 
   #onAck(body: AckBody, ctx: MessageContext): void {
@@ -459,25 +603,47 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
   }
 
   /**
-   * Whether a message of group member `peer` may be looked at: not when this
-   * node learns from it that it was itself excluded (it leaves), nor when
-   * `peer` is excluded or turns out to be a new incarnation (it is told).
+   * Whether a message of group member `peer` may be looked at. Not when it
+   * comes from another process than the one in the view (a restart: the
+   * member is excluded), from another life of the peer (stale, or a rejoin
+   * this node has not delivered yet), or from a peer outside the view (it
+   * is told where it stands). This node rejoins when the message shows the
+   * group let it go.
    */
   #admit(peer: number, ack: AckBody): boolean {
     const peerId = this.group[peer]!;
-    // Two sides that excluded each other: the side without a majority gives way.
-    if (ack.excluded.includes(this.#self) && (this.#view.has(peerId) || !this.#hasMajority())) {
-      this.#leave(peerId);
-      return false;
-    }
     const known = this.#incarnations[peer];
     if (known === undefined) {
       this.#incarnations[peer] = ack.inc;
     } else if (known !== ack.inc) {
-      // The peer restarted and lost its state: to the group it is a crashed member.
-      this.#exclude(peerId);
-      this.#deliverReady();
+      // Another process under the peer's id: it restarted, and to the group it is a crashed member.
+      if (this.#view.has(peerId)) this.#excludeNow(peerId);
+      this.#owe(peerId);
+      return false;
     }
+    // What the peer says about this node counts whatever life of the peer it comes from: a new
+    // process, which knows nobody's life, learns here that the group let its predecessor go.
+    const self = this.#selfIndex;
+    // The peer delivered a join of this node that this node never heard of: its place is gone.
+    if (ack.lives[self]! > this.#lives[self]!) {
+      this.#leave(peerId);
+      return false;
+    }
+    const n = this.group.length;
+    const peerView = (n - ack.excluded.length) * 2;
+    if (ack.excluded.includes(this.#self) && ack.lives[self] === this.#lives[self]) {
+      // Two sides that excluded each other: the side without a majority gives way; between
+      // two halves of an even group, the smaller view, then the higher id.
+      const mine = this.#view.size * 2;
+      const yields = peerView > n || (peerView === n && (mine < n || peerId < this.#self));
+      if (yields && (this.#view.has(peerId) || mine <= n)) {
+        this.#leave(peerId);
+        return false;
+      }
+    }
+    if (ack.lives[peer] !== this.#lives[peer]) return false;
+    // A peer with less than half the group cannot order anything: it must come back through a join.
+    if (peerView < n && this.#view.has(peerId)) this.#excludeNow(peerId);
     if (this.#view.has(peerId)) return true;
     this.#owe(peerId);
     return false;
@@ -490,8 +656,9 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     }
     for (let i = 0; i < this.group.length; i++) {
       const held = this.#windows[i]!.received;
-      // We know everything we multicast; others may be ahead of us by at most a sender's window.
-      const bound = i === this.#selfIndex ? held : held + this.#maxInFlight;
+      // We know everything we multicast; others may be ahead of us by a sender's window, twice
+      // when the sender is a new incarnation whose numbering jumped.
+      const bound = i === this.#selfIndex ? held : held + 2 * this.#maxInFlight;
       if (ack.received[i]! > bound) {
         return `${from} claims ${ack.received[i]} messages of ${this.group[i]}, but at most ${bound} can exist`;
       }
@@ -521,6 +688,8 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     if (message.sender !== from && !ack.excluded.includes(message.sender)) {
       return `${from} relayed a message of ${message.sender}, whom it has not excluded`;
     }
+    // Numbers are only comparable within one life of the sender (a rejoin may skip some).
+    if (ack.lives[sender] !== this.#lives[sender]) return undefined;
     if (sender === this.#selfIndex && message.senderSeq > window.received) {
       return `${from} sent ${id}, which this node never multicast`;
     }
@@ -533,7 +702,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     return undefined;
   }
 
-  /** Takes in what a peer knows: what it holds, its clock, whom it excluded. */
+  /** Takes in what a peer knows: what it holds, its clock, whom it excluded, whether it knows us. */
   #applyAck(peer: number, ack: AckBody): void {
     const acked = this.#acked[peer]!;
     let progress = false;
@@ -551,9 +720,25 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
       progress = true;
     }
     this.#settleClock(peer);
+    const peerId = this.group[peer]!;
+    const self = this.#selfIndex;
+    if (
+      !this.#confirmedBy.has(peerId) &&
+      ack.incs[self] === this.#incarnation &&
+      ack.lives[self] === this.#lives[self]
+    ) {
+      this.#confirmedBy.add(peerId);
+      progress = true;
+      this.#checkConfirmed();
+    }
+    const reports = this.#reports[peer]!;
     for (const member of ack.excluded) {
-      if (this.#reports[peer]!.has(member)) continue;
-      this.#reports[peer]!.add(member);
+      const m = this.#index.get(member)!;
+      const life = this.#lives[m]!;
+      if (ack.lives[m] !== life || member === this.#self) continue;
+      const report = reports.get(member);
+      if (report?.life === life && report.count >= ack.received[m]!) continue;
+      reports.set(member, { life, count: Math.max(ack.received[m]!, report?.count ?? 0) });
       progress = true;
       this.#exclude(member);
     }
@@ -562,6 +747,16 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
       reset(this.#resendRetry[peer]!, this.#retransmitTimeoutMs);
       this.#releaseWaiting();
     }
+  }
+
+  /** This incarnation may multicast once a majority of the group knows it, so none can take it for its predecessor. */
+  #checkConfirmed(): void {
+    if (this.#confirmed) return;
+    let known = 1;
+    for (const peer of this.#confirmedBy) if (this.#view.has(peer)) known++;
+    if (known * 2 <= this.group.length) return;
+    this.#confirmed = true;
+    this.#releaseWaiting();
   }
 
   /** A peer's acknowledged clock bounds its future timestamps once we hold every message it sent before it. */
@@ -613,26 +808,38 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
       this.#queue.shift();
       const sender = this.#index.get(head.sender)!;
       this.#undelivered[sender]!.delete(head.senderSeq);
-      const delivery: Delivery<T> = {
-        seq: ++this.#deliveredCount,
-        sender: head.sender,
-        id: `${head.sender}:${head.senderSeq}`,
-        senderSeq: head.senderSeq,
-        payload: head.payload as T,
-      };
-      this.#events.emit('delivered', {
-        node: this.#self,
-        seq: delivery.seq,
-        sender: delivery.sender,
-        id: delivery.id,
-      });
-      // A Set visits listeners added during the loop and skips those removed, which is what unsubscribing means.
-      for (const listener of this.#listeners) {
-        try {
-          listener(delivery);
-        } catch (err) {
-          this.#report('ERR_LISTENER', `a delivery listener threw: ${(err as Error).message}`);
-        }
+      if (head.join) {
+        this.#applyJoin(head, head.join);
+        continue;
+      }
+      this.#deliver(++this.#deliveredCount, head);
+    }
+  }
+
+  /** Hands the message at position `seq` to the application (unless this node delivered it before rejoining). */
+  #deliver(seq: number, held: Held): void {
+    this.#log.push({ seq, held });
+    if (this.#log.length >= 2 * this.#maxInFlight) this.#log = this.#log.slice(-this.#maxInFlight);
+    if (seq <= this.#skipThrough) return;
+    const delivery: Delivery<T> = {
+      seq,
+      sender: held.sender,
+      id: `${held.sender}:${held.senderSeq}`,
+      senderSeq: held.senderSeq,
+      payload: held.payload as T,
+    };
+    this.#events.emit('delivered', {
+      node: this.#self,
+      seq: delivery.seq,
+      sender: delivery.sender,
+      id: delivery.id,
+    });
+    // A Set visits listeners added during the loop and skips those removed, which is what unsubscribing means.
+    for (const listener of this.#listeners) {
+      try {
+        listener(delivery);
+      } catch (err) {
+        this.#report('ERR_LISTENER', `a delivery listener threw: ${(err as Error).message}`);
       }
     }
   }
@@ -643,7 +850,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
    * member's last messages are in (so none can still slot in before it).
    */
   #deliverable(head: Held): boolean {
-    if (!this.#hasMajority()) return false;
+    if (!this.#hasMajority() && !(head.join && this.#restoresMajority(head.join))) return false;
     const sender = this.#index.get(head.sender)!;
     for (const peer of this.#view) {
       if (peer === this.#self) continue;
@@ -656,6 +863,22 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     return true;
   }
 
+  /**
+   * Whether a join takes a view of exactly half the group back to a
+   * majority. Such a view may order it: the other half, the joiner's former
+   * self included, is no majority either, so nobody ordered anything
+   * without a member of this view (a group of two takes a restarted member
+   * back this way).
+   */
+  #restoresMajority(join: JoinControl): boolean {
+    const m = this.#index.get(join.member)!;
+    return (
+      this.#view.size * 2 === this.group.length &&
+      this.#excluded.has(join.member) &&
+      this.#lives[m] === join.life
+    );
+  }
+
   /** Highest timestamp that a peer's future messages are known to exceed. */
   #heard(peer: number): number {
     return Math.max(this.#lastTs[peer]!, this.#heardClock[peer]!);
@@ -665,16 +888,17 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
    * Whether every message of excluded `member` that will ever be delivered
    * is here. Once every survivor has reported the exclusion, a survivor only
    * gets the member's messages from another survivor, so the most any of
-   * them holds is final.
+   * them held when it reported is final.
    */
   #flush(member: NodeId): boolean {
     const m = this.#index.get(member)!;
+    const life = this.#lives[m]!;
     let final = this.#windows[m]!.received;
     for (const peer of this.#view) {
       if (peer === this.#self) continue;
-      const p = this.#index.get(peer)!;
-      if (!this.#reports[p]!.has(member)) return false;
-      final = Math.max(final, this.#acked[p]![m]!);
+      const report = this.#reports[this.#index.get(peer)!]!.get(member);
+      if (report?.life !== life) return false;
+      final = Math.max(final, report.count);
     }
     if (this.#windows[m]!.received < final) return false;
     this.#windows[m]!.discardAfter(final);
@@ -682,37 +906,129 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     return true;
   }
 
+  /**
+   * A join reached the head of the order: the member is back in the view
+   * from the next position on. Void if it names a life that is over.
+   */
+  #applyJoin(head: Held, join: JoinControl): void {
+    const m = this.#index.get(join.member)!;
+    if (m === this.#selfIndex || this.#view.has(join.member) || this.#lives[m] !== join.life) {
+      return;
+    }
+    this.#view.add(join.member);
+    this.#excluded.delete(join.member);
+    this.#flushed.delete(join.member);
+    this.#lives[m] = join.life + 1;
+    this.#incarnations[m] = join.inc;
+    this.#joinedFrom[m] = join;
+    this.#sponsored.delete(join.member);
+    // A new incarnation numbers past whatever its predecessor may have used.
+    if (join.fresh) this.#windows[m]!.skipTo(this.#windows[m]!.received + this.#maxInFlight);
+    this.#acked[m]!.fill(0);
+    this.#pendingClock[m] = undefined;
+    this.#heardClock[m] = 0;
+    this.#reports[m]!.clear();
+    this.#confirmedBy.delete(join.member);
+    reset(this.#resendRetry[m]!, this.#retransmitTimeoutMs);
+    reset(this.#nudgeRetry[m]!, this.#retransmitTimeoutMs);
+    this.#events.emit('viewChanged', {
+      node: this.#self,
+      group: this.view,
+      removed: [],
+      added: [join.member],
+    });
+    if (head.sender === this.#self) this.#sendState(m);
+    this.#owe(join.member);
+  }
+
+  /** Sends member `m`, just taken back, where the order stands now. */
+  #sendState(m: number): void {
+    const join = this.#joinedFrom[m];
+    if (!join) return;
+    const seq = this.#deliveredCount;
+    let replay: StateBody['replay'] = null;
+    let states: StateBody['states'] = null;
+    if (!join.fresh && join.delivered >= seq) {
+      replay = [];
+    } else if (!join.fresh && (this.#log[0]?.seq ?? seq + 1) <= join.delivered + 1) {
+      replay = this.#log
+        .filter((entry) => entry.seq > join.delivered)
+        .map((entry) => ({ seq: entry.seq, message: wire(entry.held) }));
+    } else {
+      states = this.#states.snapshot();
+    }
+    const messages = this.#queue.items().map(wire);
+    if (messages.length > MAX_TRANSFER || (replay?.length ?? 0) > MAX_TRANSFER) {
+      this.#report('ERR_STATE_TOO_LARGE', `too much to transfer to ${this.group[m]}`);
+      return;
+    }
+    const body: StateBody = {
+      inc: this.#incarnations[m]!,
+      life: this.#lives[m]!,
+      seq,
+      clock: this.#clock.time,
+      lives: [...this.#lives],
+      incs: this.#incarnations.map((inc) => inc ?? 0),
+      received: this.#windows.map((w) => w.received),
+      lastTs: [...this.#lastTs],
+      excluded: [...this.#excluded],
+      flushed: [...this.#flushed],
+      messages,
+      replay,
+      states,
+    };
+    this.#sendTo(this.group[m]!, STATE, body);
+  }
+
   #onMembershipChange(change: MembershipChange): void {
-    if (this.#state !== 'running' || change.status !== 'suspected') return;
-    if (!this.#index.has(change.peer)) return;
-    this.#exclude(change.peer);
+    if (this.#state !== 'running' || !this.#index.has(change.peer)) return;
+    if (change.status === 'suspected') {
+      this.#excludeNow(change.peer);
+    } else if (this.#excluded.has(change.peer)) {
+      // Heard again (a partition healed, a process restarted): tell it where it stands now,
+      // rather than at the next slow beat, so that whichever side must rejoin starts at once.
+      const m = this.#index.get(change.peer)!;
+      reset(this.#nudgeRetry[m]!, this.#retransmitTimeoutMs);
+      this.#sendTo(change.peer, ACK, this.#ackBody(!this.#hasMajority()));
+    }
+  }
+
+  #excludeNow(member: NodeId): void {
+    this.#exclude(member);
     this.#deliverReady();
   }
 
   #exclude(member: NodeId): void {
     if (member === this.#self || !this.#view.delete(member)) return;
     this.#excluded.add(member);
-    this.#reports[this.#selfIndex]!.add(member);
+    const m = this.#index.get(member)!;
+    this.#excludedInc[m] = this.#incarnations[m];
     // What this node reports holding of the member is final from now on, except
     // for relays of messages another survivor holds: messages kept behind a gap
     // are not part of it, so they go (a relay brings them back if anyone has them).
-    const window = this.#windows[this.#index.get(member)!]!;
+    const window = this.#windows[m]!;
     window.discardAfter(window.received);
+    reset(this.#nudgeRetry[m]!, this.#retransmitTimeoutMs);
     this.#events.emit('viewChanged', {
       node: this.#self,
       group: this.view,
       removed: [member],
       added: [],
     });
-    // Announce it, so that every survivor excludes the member too.
+    // Announce it, so that every survivor excludes the member too, and tell the member.
     for (const peer of this.#view) if (peer !== this.#self) this.#owesAck.add(peer);
+    this.#owesAck.add(member);
     this.#scheduleAck();
+    if (!this.#hasMajority()) {
+      for (const waiting of this.#waiting.splice(0)) waiting.reject(this.#noQuorum());
+    }
     this.#releaseWaiting();
   }
 
-  /** This node learned from `by` that the group excluded it. */
+  /** This node learned from `by` that the view let it go: it asks to be taken back. */
   #leave(by: NodeId): void {
-    this.#state = 'removed';
+    if (this.#state !== 'running') return;
+    this.#state = 'joining';
     this.#events.emit('viewChanged', {
       node: this.#self,
       group: [],
@@ -721,26 +1037,193 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     });
     this.#report(
       'ERR_REMOVED',
-      `${this.#self} was excluded from the multicast group (as reported by ${by}); it no longer delivers or multicasts`,
+      `${this.#self} is out of the view of its multicast group (as reported by ${by}); it asks to rejoin`,
     );
-    this.#shutDown(this.#unusable());
+    // What waits to be multicast stays waiting (bounded): it goes once this node is back.
+    this.#shutDown(undefined);
+    // Its own messages stay in #undelivered: those the view never took are multicast again after the rejoin.
+    this.#outbox = [];
+    this.#joinRetry.rto = this.#retransmitTimeoutMs;
+    this.#askToJoin();
   }
 
-  #shutDown(reason: Error): void {
+  /** Asks every member to take this node back, with backoff, until a state transfer arrives. */
+  #askToJoin(): void {
+    if (this.#state !== 'joining') return;
+    const body: JoinRequestBody = {
+      inc: this.#incarnation,
+      life: this.#lives[this.#selfIndex]!,
+      delivered: this.#deliveredCount,
+    };
+    for (const peer of this.group) if (peer !== this.#self) this.#sendTo(peer, JOIN, body);
+    const delay = this.#joinRetry.rto;
+    this.#joinRetry.rto = Math.min(delay * 2, this.#maxRetransmitTimeoutMs);
+    this.#joinTimer = this.#scheduler.setTimeout(() => {
+      this.#joinTimer = undefined;
+      this.#askToJoin();
+    }, delay);
+  }
+
+  #onJoinRequest(body: JoinRequestBody, ctx: MessageContext): void {
+    if (this.#state !== 'running') return;
+    const m = this.#index.get(ctx.from);
+    if (m === undefined || m === this.#selfIndex) {
+      this.#reject(`${JOIN} from ${ctx.from}, who is not a peer in the group`);
+      return;
+    }
+    const member = ctx.from;
+    if (this.#view.has(member)) {
+      // Taken back already, but the state transfer did not arrive: send it again.
+      if (
+        this.#lives[m]! > 0 &&
+        this.#incarnations[m] === body.inc &&
+        body.life < this.#lives[m]!
+      ) {
+        this.#sendState(m);
+        return;
+      }
+      // It gave up its place, or is a new process: it comes back through a join like any other.
+      this.#excludeNow(member);
+    }
+    if (this.#view.size * 2 < this.group.length || !this.#confirmed) return;
+    if (this.#state !== 'running') return;
+    const key = `${this.#lives[m]}:${body.inc}`;
+    if (this.#sponsored.get(member) === key) return;
+    this.#sponsored.set(member, key);
+    this.#send(null, {
+      member,
+      life: this.#lives[m]!,
+      inc: body.inc,
+      fresh: this.#excludedInc[m] !== body.inc,
+      delivered: body.delivered,
+    });
+  }
+
+  /** The view took this node back: it takes the order as it stands and goes on from there. */
+  #onState(body: StateBody, ctx: MessageContext): void {
+    const self = this.#selfIndex;
+    if (this.#state !== 'joining' || body.inc !== this.#incarnation) return;
+    if (body.life <= this.#lives[self]! || !this.#index.has(ctx.from)) return;
+    const bad =
+      [...body.excluded, ...body.flushed].find((id) => !this.#index.has(id)) ??
+      body.messages.find((m) => !this.#index.has(m.sender) || !this.#validJoin(m))?.sender;
+    if (bad !== undefined || body.excluded.includes(this.#self) || body.lives[self] !== body.life) {
+      this.#reject(`${STATE} from ${ctx.from} names ${bad ?? this.#self} wrongly`);
+      return;
+    }
+    const d = this.#deliveredCount;
+    if (body.replay) {
+      const expected = body.replay.map((_, i) => d + 1 + i);
+      if (
+        body.seq > d &&
+        (body.replay.length !== body.seq - d || body.replay.some((e, i) => e.seq !== expected[i]))
+      ) {
+        this.#reject(`${STATE} from ${ctx.from} does not replay positions ${d + 1} to ${body.seq}`);
+        return;
+      }
+    }
+    // This node's own messages that the view never took: multicast again after the rejoin.
+    const own = [...this.#undelivered[self]!.values()]
+      .filter((held) => held.senderSeq > body.received[self]!)
+      .sort((a, b) => a.senderSeq - b.senderSeq);
+    const clock = Math.max(this.#clock.time, body.clock);
+    this.#clock = new LamportClock(clock);
+    this.#queue.clear();
+    for (let i = 0; i < this.group.length; i++) {
+      this.#windows[i] = new FifoReceiveWindow<Held>(this.#maxInFlight);
+      this.#windows[i]!.skipTo(body.received[i]!);
+      this.#lastTs[i] = body.lastTs[i]!;
+      this.#undelivered[i]!.clear();
+      this.#acked[i]!.fill(0);
+      this.#pendingClock[i] = undefined;
+      this.#heardClock[i] = 0;
+      this.#reports[i]!.clear();
+      this.#incarnations[i] = body.incs[i] || undefined;
+      this.#lives[i] = body.lives[i]!;
+      this.#joinedFrom[i] = undefined;
+      reset(this.#resendRetry[i]!, this.#retransmitTimeoutMs);
+      reset(this.#nudgeRetry[i]!, this.#retransmitTimeoutMs);
+    }
+    this.#incarnations[self] = this.#incarnation;
+    const held = body.messages.map(fromWire).sort((a, b) => a.senderSeq - b.senderSeq);
+    for (const message of held) {
+      const sender = this.#index.get(message.sender)!;
+      this.#undelivered[sender]!.set(message.senderSeq, message);
+      this.#queue.push(message);
+    }
+    this.#view.clear();
+    this.#excluded.clear();
+    this.#flushed.clear();
+    for (const id of this.group) if (!body.excluded.includes(id)) this.#view.add(id);
+    for (const id of body.excluded) {
+      this.#excluded.add(id);
+      this.#excludedInc[this.#index.get(id)!] = this.#incarnations[this.#index.get(id)!];
+    }
+    for (const id of body.flushed) if (this.#excluded.has(id)) this.#flushed.add(id);
+    this.#sponsored.clear();
+    this.#confirmedBy.clear();
+    this.#confirmed = true;
+    this.#log = [];
+    this.#joinTimer?.cancel();
+    this.#joinTimer = undefined;
+    this.#state = 'running';
+    this.#unsubscribe ??= this.#membership?.onChange((change) => this.#onMembershipChange(change));
+    this.#events.emit('viewChanged', {
+      node: this.#self,
+      group: this.view,
+      removed: [],
+      added: [this.#self],
+    });
+    for (const held of own) {
+      const window = this.#windows[self]!;
+      if (held.senderSeq > window.received + 1) window.skipTo(held.senderSeq - 1);
+      this.#takeOwn({ ...held, ts: this.#clock.tick() });
+    }
+    if (body.replay === null) {
+      const names = this.#states.restore(body.states ?? {}, body.seq);
+      this.#deliveredCount = body.seq;
+      this.#skipThrough = 0;
+      this.#events.emit('stateTransferred', {
+        node: this.#self,
+        from: ctx.from,
+        seq: body.seq,
+        states: names,
+      });
+    } else if (body.seq <= d) {
+      // It had delivered past the join already: those positions are counted again, not delivered.
+      this.#deliveredCount = body.seq;
+      this.#skipThrough = d;
+    } else {
+      for (const entry of body.replay) {
+        this.#deliveredCount = entry.seq;
+        this.#deliver(entry.seq, fromWire(entry.message));
+      }
+    }
+    for (const peer of this.#view) if (peer !== this.#self) this.#owesAck.add(peer);
+    this.#scheduleAck();
+    this.#releaseWaiting();
+    this.#deliverReady();
+  }
+
+  /** Cancels the timers and stops listening to the failure detector; rejects what waits with `reason`, if given. */
+  #shutDown(reason: Error | undefined): void {
     this.#outboxTimer?.cancel();
     this.#outboxTimer = undefined;
     this.#ticker?.cancel();
     this.#ticker = undefined;
     this.#cancelAckTimer();
+    this.#owesAck.clear();
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
-    for (const waiting of this.#waiting.splice(0)) waiting.reject(reason);
+    if (reason) for (const waiting of this.#waiting.splice(0)) waiting.reject(reason);
   }
 
   #releaseWaiting(): void {
     while (
       this.#waiting.length > 0 &&
       this.#state === 'running' &&
+      this.#confirmed &&
+      this.#hasMajority() &&
       this.#inFlight() < this.#maxInFlight
     ) {
       const waiting = this.#waiting.shift()!;
@@ -773,7 +1256,6 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     this.#owesAck.clear();
   }
 
-  /** Resends what peers lack and asks for acknowledgements we wait on, each with its own backoff. */
   /** Keeps the retransmission check armed while anything is outstanding; an idle group sets no timers. */
   #armTicker(): void {
     if (this.#ticker || this.#state !== 'running' || !this.#outstanding()) return;
@@ -784,16 +1266,24 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     }, this.#retransmitIntervalMs);
   }
 
-  /** Undelivered messages (every one that a peer may lack is among them) or an unfinished view change. */
+  /**
+   * Undelivered messages (every one that a peer may lack is among them), an
+   * unfinished view change, excluded members to tell, or peers that do not
+   * know this incarnation yet.
+   */
   #outstanding(): boolean {
-    return this.#queue.size > 0 || this.#flushed.size < this.#excluded.size || !this.#hasMajority();
+    if (this.#queue.size > 0 || this.#excluded.size > 0 || !this.#hasMajority()) return true;
+    for (const peer of this.#view)
+      if (peer !== this.#self && !this.#confirmedBy.has(peer)) return true;
+    return false;
   }
 
-  /** Whether this node's view may order messages (see `requireMajority`). */
+  /** Whether this node's view may order messages: it holds a majority of the group. */
   #hasMajority(): boolean {
-    return !this.#requireMajority || this.#view.size * 2 > this.group.length;
+    return this.#view.size * 2 > this.group.length;
   }
 
+  /** Resends what peers lack and asks for acknowledgements we wait on, each with its own backoff. */
   #tick(): void {
     if (this.#state !== 'running') return;
     const now = this.#scheduler.now();
@@ -808,12 +1298,12 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
         this.#owesAck.delete(peer);
       }
     }
-    if (this.#hasMajority()) return;
-    // In a minority, ask the excluded members where the group stands: once a partition heals, their answer removes us.
+    // Tell excluded members where they stand (a live one then asks to rejoin); in a minority,
+    // their answer tells this node that the majority let it go. Backed off to a slow beat.
     for (const member of this.#excluded) {
       const m = this.#index.get(member)!;
       if (due(this.#nudgeRetry[m]!, true, now, this.#maxRetransmitTimeoutMs)) {
-        this.#sendTo(member, ACK, this.#ackBody(true));
+        this.#sendTo(member, ACK, this.#ackBody(!this.#hasMajority()));
       }
     }
   }
@@ -833,14 +1323,14 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
   }
 
   #resend(peerId: NodeId, peer: number): void {
-    const messages: Held[] = [];
+    const messages: StampedMessage[] = [];
     const budget = Math.min(this.#maxResendBatch, MAX_BATCH);
     for (const s of this.#resentSenders()) {
-      const held = this.#undelivered[s]!;
-      const last = this.#windows[s]!.received;
-      for (let seq = this.#acked[peer]![s]! + 1; seq <= last && messages.length < budget; seq++) {
-        const message = held.get(seq);
-        if (message) messages.push(message);
+      const acked = this.#acked[peer]![s]!;
+      // Undelivered messages of a sender are kept in the order of their numbers.
+      for (const message of this.#undelivered[s]!.values()) {
+        if (messages.length >= budget) break;
+        if (message.senderSeq > acked) messages.push(wire(message));
       }
     }
     if (messages.length === 0) return;
@@ -850,8 +1340,14 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
 
   /** Whether this node waits on information only `peer` can give. */
   #waitingOn(peer: number): boolean {
+    if (!this.#confirmedBy.has(this.group[peer]!)) return true;
     for (const member of this.#excluded) {
-      if (!this.#flushed.has(member) && !this.#reports[peer]!.has(member)) return true;
+      if (
+        !this.#flushed.has(member) &&
+        this.#reports[peer]!.get(member)?.life !== this.#lives[this.#index.get(member)!]
+      ) {
+        return true;
+      }
     }
     const head = this.#queue.head;
     if (!head) return false;
@@ -859,7 +1355,11 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     return this.#acked[peer]![sender]! < head.senderSeq || this.#heard(peer) < head.ts;
   }
 
-  #sendTo(peer: NodeId, type: string, body: DataBody | AckBody): void {
+  #sendTo(
+    peer: NodeId,
+    type: string,
+    body: DataBody | AckBody | JoinRequestBody | StateBody,
+  ): void {
     try {
       this.#transport.send(peer, type, body);
     } catch (err) {
@@ -875,6 +1375,27 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
   #report(code: string, message: string): void {
     this.#events.emit('node:error', { node: this.#self, component: COMPONENT, code, message });
   }
+}
+
+/** A held message as it travels. */
+function wire(held: Held): StampedMessage {
+  return {
+    sender: held.sender,
+    senderSeq: held.senderSeq,
+    ts: held.ts,
+    payload: held.payload,
+    ...(held.join ? { join: held.join } : {}),
+  };
+}
+
+function fromWire(message: StampedMessage): Held {
+  return {
+    ts: message.ts,
+    sender: message.sender,
+    senderSeq: message.senderSeq,
+    payload: message.payload,
+    ...(message.join ? { join: message.join } : {}),
+  };
 }
 
 /** Whether a retry is due now; tracks when the need arose and backs off. */

@@ -2,7 +2,7 @@ import type { NodeId, OrderedMulticast, Plugin } from '@medals/core';
 import {
   FifoReceiveWindow,
   HoldBackQueue,
-  LifecycleError,
+  NoQuorumError,
   Simulation,
   Tokens,
   heartbeat,
@@ -30,6 +30,8 @@ async function setup({ seed = 1, nodes = GROUP, detector = true, options = {} }:
       : [];
   const sim = new Simulation({ seed, nodes, plugins, conditions: { latency: 1 } });
   await sim.start();
+  // The members make their incarnations known to each other before multicasting.
+  await sim.runFor(20);
   const multicastOf = (id: NodeId) =>
     sim.node(id).resolve(Tokens.OrderedMulticast) as OrderedMulticast<string>;
   const recorder = new MulticastRecorder<string>();
@@ -161,23 +163,70 @@ describe('LamportMulticast', () => {
     assertMulticastHistory(recorder.history(['n1', 'n2']));
   });
 
-  it('stops delivering on the minority side of a partition, and that side is removed after the heal', async () => {
+  it('stops delivering on the minority side of a partition, refuses new multicasts there, and takes that side back after the heal', async () => {
     const { sim, multicastOf, recorder } = await start({ seed: 5 });
-    await sim.runFor(50);
     sim.partition(['n1'], ['n2', 'n3']);
+    // Taken before n1 notices it is alone: delivered once it is back, never lost.
     await recorder.multicast('n1', multicastOf('n1'), 'alone');
     await recorder.multicast('n2', multicastOf('n2'), 'majority');
     await sim.runFor(1_000);
     expect(recorder.deliveredBy('n1')).toHaveLength(0);
     expect(recorder.deliveredBy('n3').map((d) => d.payload)).toEqual(['majority']);
+    await expect(multicastOf('n1').multicast('refused')).rejects.toBeInstanceOf(NoQuorumError);
     sim.heal();
     await sim.runFor(1_000);
-    expect(lamportErrors(sim, 'n1').map((e) => e.code)).toContain('ERR_REMOVED');
-    expect(recorder.deliveredBy('n1')).toHaveLength(0);
-    assertMulticastHistory(recorder.history(['n2', 'n3']));
+    for (const id of GROUP) {
+      expect(recorder.deliveredBy(id).map((d) => [d.seq, d.payload])).toEqual([
+        [1, 'majority'],
+        [2, 'alone'],
+      ]);
+    }
+    // n1 kept its state: it caught up by delivering what it missed, not by a state transfer.
+    expect(sim.history.events('stateTransferred', 'n1')).toHaveLength(0);
+    assertMulticastHistory(recorder.history());
   });
 
-  it('goes on alone in a group of two after the other member crashes', async () => {
+  it('refuses at once, with NoQuorumError, what a minority is asked to multicast, and holds at most maxInFlight', async () => {
+    const members = ['n1', 'n2', 'n3', 'n4', 'n5'];
+    const sim = new Simulation({
+      seed: 8,
+      nodes: members,
+      plugins: [
+        heartbeat({ intervalMs: 20, timeoutMs: 200 }),
+        lamportMulticast({ maxInFlight: 100 }),
+      ],
+      conditions: { latency: 1 },
+    });
+    sims.push(sim);
+    await sim.start();
+    await sim.runFor(20);
+    const n1 = sim.node('n1').resolve(Tokens.OrderedMulticast) as OrderedMulticast<number>;
+    sim.partition(['n1', 'n2'], ['n3', 'n4', 'n5']);
+    const outcomes = new Map<string, number>();
+    const count = (key: string) => outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+    const attempt = (i: number) =>
+      n1.multicast(i).then(
+        () => count('taken'),
+        (err: { code?: string }) => count(err.code ?? 'other'),
+      );
+    // Before the failure detector speaks, n1 takes what its window allows and no more.
+    for (let i = 0; i < 3_000; i++) void attempt(i);
+    await sim.runFor(1_000);
+    expect(outcomes.get('taken')).toBe(100);
+    expect(outcomes.get('ERR_BACKPRESSURE')).toBe(2_800);
+    // The 100 that waited are refused once n1 sees it is in a minority; so is whatever comes next.
+    expect(outcomes.get('ERR_NO_QUORUM')).toBe(100);
+    for (let i = 0; i < 10_000; i++) void attempt(i);
+    await sim.runFor(1);
+    expect(outcomes.get('ERR_NO_QUORUM')).toBe(10_100);
+    expect(n1.deliveredCount).toBe(0);
+    const majority = sim.node('n3').resolve(Tokens.OrderedMulticast) as OrderedMulticast<number>;
+    await majority.multicast(-1);
+    await sim.runFor(500);
+    expect(majority.deliveredCount).toBe(1);
+  });
+
+  it('stops a group of two while one member is away, and resumes when it is back', async () => {
     const sim = new Simulation({
       seed: 6,
       nodes: ['a', 'b'],
@@ -186,31 +235,67 @@ describe('LamportMulticast', () => {
     });
     sims.push(sim);
     await sim.start();
+    await sim.runFor(20);
     await sim.crash('b');
+    await sim.runFor(500);
     const a = sim.node('a').resolve(Tokens.OrderedMulticast) as OrderedMulticast<string>;
-    await a.multicast('still here');
-    await sim.runFor(1_000);
+    await expect(a.multicast('alone')).rejects.toBeInstanceOf(NoQuorumError);
+    await sim.restart('b');
+    await sim.runFor(500);
+    await a.multicast('together');
+    await sim.runFor(100);
+    const b = sim.node('b').resolve(Tokens.OrderedMulticast) as OrderedMulticast<string>;
     expect(a.deliveredCount).toBe(1);
+    expect(b.deliveredCount).toBe(1);
   });
 
-  it('keeps a restarted member out of the group', async () => {
+  it('takes a restarted member back with the registered state; its positions continue the group’s and its ids are new', async () => {
     const { sim, multicastOf, recorder } = await start({ seed: 4 });
-    await sim.runFor(50);
+    const logs = new Map<NodeId, string[]>();
+    const track = (id: NodeId) => {
+      const log: string[] = [];
+      logs.set(id, log);
+      const multicast = multicastOf(id);
+      multicast.registerState('log', {
+        snapshot: () => [...log],
+        restore: (snapshot) => void log.splice(0, log.length, ...(snapshot as string[])),
+      });
+      multicast.onDeliver((d) => log.push(d.payload));
+    };
+    for (const id of GROUP) track(id);
+    for (let i = 1; i <= 2; i++) {
+      for (const id of GROUP) await recorder.multicast(id, multicastOf(id), `${id}-${i}`);
+    }
+    await sim.runFor(100);
     await sim.crash('n3');
     await sim.runFor(500);
+    await recorder.multicast('n1', multicastOf('n1'), 'while n3 is down');
+    await sim.runFor(100);
     await sim.restart('n3');
-    const reborn = multicastOf('n3');
-    await reborn.multicast('hello again');
-    await sim.runFor(100);
-    expect(sim.history.events('viewChanged', 'n3').map((e) => e.data)).toEqual([
-      { node: 'n3', group: [], removed: ['n3'], added: [] },
+    // The new incarnation registers its state as the application would at start.
+    track('n3');
+    recorder.attach('n3#2', multicastOf('n3'));
+    await sim.runFor(300);
+    const transfers = sim.history.events('stateTransferred', 'n3').map((e) => e.data);
+    expect(transfers).toEqual([
+      { node: 'n3', from: expect.stringMatching(/^n[12]$/), seq: 7, states: ['log'] },
     ]);
-    expect(lamportErrors(sim, 'n3').map((e) => e.code)).toContain('ERR_REMOVED');
-    await expect(reborn.multicast('again')).rejects.toBeInstanceOf(LifecycleError);
-    expect(reborn.deliveredCount).toBe(0);
-    await recorder.multicast('n2', multicastOf('n2'), 'still going');
-    await sim.runFor(100);
-    expect(recorder.deliveredBy('n1').map((d) => d.payload)).toEqual(['still going']);
+    expect(logs.get('n3')).toEqual(logs.get('n1'));
+    const receipt = await recorder.multicast('n3', multicastOf('n3'), 'back', 'n3#2');
+    expect(receipt.senderSeq).toBeGreaterThan(2);
+    await recorder.multicast('n2', multicastOf('n2'), 'welcome');
+    await sim.runFor(300);
+    const rejoined = recorder.deliveredBy('n3#2').map((d) => [d.seq, d.payload]);
+    expect(rejoined.map(([seq]) => seq)).toEqual([8, 9]);
+    expect(rejoined.map(([, payload]) => payload).sort()).toEqual(['back', 'welcome']);
+    expect(
+      recorder
+        .deliveredBy('n1')
+        .slice(7)
+        .map((d) => [d.seq, d.payload]),
+    ).toEqual(rejoined);
+    expect(logs.get('n3')).toEqual(logs.get('n1'));
+    assertMulticastHistory({ ...recorder.history(['n1', 'n2', 'n3#2']), joinedAt: { 'n3#2': 7 } });
   });
 
   it('makes multicast wait while maxInFlight messages are unacknowledged', async () => {

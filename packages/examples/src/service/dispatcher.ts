@@ -18,7 +18,7 @@ export interface FrontEndState {
   readonly assigned: number;
   /** `registered` once a registration of it was accepted, `configured` while it is known from the static list only. */
   readonly source: 'configured' | 'registered';
-  /** Requests it was serving at its last registration (0 when it never registered). */
+  /** Requests it was serving at its last registration (0 when it never registered), for the operator. */
   readonly inFlight: number;
 }
 
@@ -60,9 +60,11 @@ export interface LeastLoadedDispatcherOptions {
 
 /**
  * The dispatcher's strategy: each new client goes to the live front-end with
- * the fewest clients currently assigned (ties to the one serving fewer
- * requests at its last registration, then to the one given fewest clients
- * so far, then by id), and a released client lowers its front-end's load.
+ * the fewest clients currently assigned (ties to the one given fewest
+ * clients so far, then by id), and a released client lowers its front-end's
+ * load. The load a front-end reports in its registrations is shown in
+ * {@link servers}, not used: it is a sample up to a heartbeat old, and a
+ * stale sample would send every tie the same way.
  * Front-ends are known from a configured list, from their registrations, or
  * both; a registration wins over the list. A front-end is alive while its
  * registrations keep coming (a configured one that never registered needs
@@ -105,9 +107,7 @@ export class LeastLoadedDispatcher {
       if (
         best === undefined ||
         candidate.load < best.load ||
-        (candidate.load === best.load &&
-          (candidate.inFlight < best.inFlight ||
-            (candidate.inFlight === best.inFlight && candidate.assigned < best.assigned)))
+        (candidate.load === best.load && candidate.assigned < best.assigned)
       ) {
         best = candidate;
       }

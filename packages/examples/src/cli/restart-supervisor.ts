@@ -1,5 +1,13 @@
 import { EventEmitter } from 'node:events';
-import type { LaunchedNode, NodeExit, NodeProcessGroup } from './node-process-group';
+import type { LaunchedNode, NodeExit } from './node-process-group';
+
+/** What a {@link RestartSupervisor} needs of a `NodeProcessGroup`. */
+export interface SupervisedGroup {
+  readonly nodes: LaunchedNode[];
+  restart(id: string): Promise<LaunchedNode>;
+  on(event: 'exit', listener: (node: string, exit: NodeExit) => void): unknown;
+  off(event: 'exit', listener: (node: string, exit: NodeExit) => void): unknown;
+}
 
 /** What to do when a node process dies without being asked to: restart it, or let it be. */
 export type RestartPolicy = 'on-failure' | 'never';
@@ -36,7 +44,7 @@ interface Supervised {
 }
 
 /**
- * Restarts the nodes of a {@link NodeProcessGroup} that die without being
+ * Restarts the nodes of a `NodeProcessGroup` that die without being
  * asked to, with the spec they were launched with (same role, id and
  * node-to-node address), after an exponential backoff: 100 ms, then doubling
  * up to 5 s for a node that keeps dying, from 100 ms again once it stayed up
@@ -44,7 +52,7 @@ interface Supervised {
  * once {@link stop} was called, so a shutdown stays one.
  */
 export class RestartSupervisor extends EventEmitter<RestartSupervisorEvents> {
-  readonly #group: NodeProcessGroup;
+  readonly #group: SupervisedGroup;
   readonly #initialDelayMs: number;
   readonly #maxDelayMs: number;
   readonly #stableAfterMs: number;
@@ -75,7 +83,7 @@ export class RestartSupervisor extends EventEmitter<RestartSupervisorEvents> {
     }, delayMs);
   };
 
-  constructor(group: NodeProcessGroup, options: RestartSupervisorOptions = {}) {
+  constructor(group: SupervisedGroup, options: RestartSupervisorOptions = {}) {
     super();
     this.#group = group;
     this.#initialDelayMs = options.initialDelayMs ?? 100;

@@ -198,7 +198,7 @@ async function main(): Promise<void> {
   // Unpinned, as `medals cluster` runs: these figures are about restarts, not tiers.
   if (placement.pinned) pinProcess(process.pid, placement.all);
   console.log('# recovery: fe2, then the db, SIGKILLed and restarted by the supervisor');
-  results.push(...(await recoveryBench(options, quick ? 2 : 5)));
+  results.push(...(await recoveryBench(options, quick ? 2 : 5, quick ? 5_000 : 10_000)));
   writeBenchResults('examples', results);
 }
 

@@ -24,9 +24,12 @@ export interface DispatcherRegistrarOptions {
   /** Wall-clock time in ms since the epoch, which stamps each registration. Default `Date.now`. */
   now?: () => number;
   /**
-   * Told when registrations start failing (with why) and when they are taken
-   * again, not of every heartbeat. `refused` is true when the dispatcher
-   * answered 401 or 403: a wrong secret, or clocks too far apart.
+   * Told when registrations are taken (the first time, and again after
+   * failing) and when they stop being taken, with why; not of every
+   * heartbeat. Before the first success, failures are told only once they
+   * have lasted five intervals (the dispatcher may simply start after the
+   * front-end) or at once when `refused`: the dispatcher answered 401 or 403,
+   * a wrong secret or clocks too far apart.
    */
   onChange?: (registered: boolean, reason: string, refused: boolean) => void;
 }
@@ -44,8 +47,12 @@ export class DispatcherRegistrar {
   readonly #endpoint: string;
   readonly #stopped = new AbortController();
   #timer: Timer | undefined;
-  /** Whether the last registration was taken; undefined before the first. */
-  #registered: boolean | undefined;
+  /** Whether the last registration was taken. */
+  #registered = false;
+  /** What `onChange` was last told; undefined before it was told anything. */
+  #told: boolean | undefined;
+  /** Scheduler time of the first failure in the current run of failures. */
+  #failingSince: number | undefined;
 
   constructor(options: DispatcherRegistrarOptions) {
     this.#options = options;
@@ -55,7 +62,7 @@ export class DispatcherRegistrar {
 
   /** Whether the dispatcher took the last registration. */
   get registered(): boolean {
-    return this.#registered === true;
+    return this.#registered;
   }
 
   /** Registers now and keeps registering until {@link stop}. */
@@ -73,16 +80,30 @@ export class DispatcherRegistrar {
     const failure = await this.#registerOnce();
     if (this.#stopped.signal.aborted) return;
     const registered = failure === undefined;
-    if (registered !== this.#registered) {
-      this.#registered = registered;
-      this.#options.onChange?.(
-        registered,
-        failure?.reason ?? 'registered',
-        failure?.refused ?? false,
-      );
-    }
+    this.#registered = registered;
+    this.#tell(failure);
     const delay = registered ? (this.#options.intervalMs ?? 1_000) : (this.#options.retryMs ?? 250);
     this.#timer = this.#options.scheduler.setTimeout(() => void this.#beat(), delay);
+  }
+
+  #tell(failure: { reason: string; refused: boolean } | undefined): void {
+    const intervalMs = this.#options.intervalMs ?? 1_000;
+    if (failure === undefined) {
+      this.#failingSince = undefined;
+      if (this.#told !== true) {
+        this.#told = true;
+        this.#options.onChange?.(true, 'registered', false);
+      }
+      return;
+    }
+    const now = this.#options.scheduler.now();
+    this.#failingSince ??= now;
+    const worthTelling =
+      this.#told === true || failure.refused || now - this.#failingSince >= 5 * intervalMs;
+    if (this.#told !== false && worthTelling) {
+      this.#told = false;
+      this.#options.onChange?.(false, failure.reason, failure.refused);
+    }
   }
 
   /** Sends one registration; why it failed, or undefined when it was taken. */

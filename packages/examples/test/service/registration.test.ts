@@ -251,6 +251,45 @@ describe('POST /register', () => {
   });
 });
 
+describe('DispatcherRegistrar', () => {
+  it('tells of failing registrations only once they have lasted five intervals, and of a success at once', async () => {
+    // A port nothing listens on, until the dispatcher comes.
+    const probe = await listenHttp('127.0.0.1:0', () => undefined);
+    const port = new URL(probe.url).port;
+    await probe.close();
+    const changes: { registered: boolean; at: number }[] = [];
+    const started = Date.now();
+    const registrar = new DispatcherRegistrar({
+      dispatcherUrl: `http://127.0.0.1:${port}`,
+      id: 'fe1',
+      url: 'http://127.0.0.1:1',
+      secret: SECRET,
+      scheduler: new RealScheduler(),
+      load: () => ({ inFlight: 0, clients: 0 }),
+      intervalMs: 60,
+      retryMs: 10,
+      onChange: (registered) => changes.push({ registered, at: Date.now() - started }),
+    });
+    let dispatcherServer: ListeningServer | undefined;
+    registrar.start();
+    try {
+      await waitFor('the failure to be told', () => changes.length > 0);
+      expect(changes[0].registered).toBe(false);
+      expect(changes[0].at).toBeGreaterThanOrEqual(5 * 60);
+      const api = new DispatcherApi(new LeastLoadedDispatcher(), {
+        registrations: { verifier: new RegistrationVerifier({ secret: SECRET }) },
+      });
+      dispatcherServer = await listenHttp(`127.0.0.1:${port}`, api.handle);
+      await waitFor('the success to be told', () => changes.length > 1);
+      expect(changes.map((change) => change.registered)).toEqual([false, true]);
+      expect(registrar.registered).toBe(true);
+    } finally {
+      registrar.stop();
+      await dispatcherServer?.close();
+    }
+  });
+});
+
 /** A stand-in front-end: its REST URL answers `/healthz`, and it registers as a real one does. */
 interface FakeFrontEnd {
   server: Server;

@@ -26,7 +26,7 @@ export interface ClusterPlan {
   restart?: RestartPolicy;
   /** The restarts' backoff. Default: {@link RestartSupervisor}'s. */
   restartBackoff?: RestartSupervisorOptions;
-  /** How long the dispatcher may take to hear from every front-end, in ms. Default 10,000. */
+  /** How long the dispatcher may take, once ready, to hear from every front-end, in ms. Default 10,000. */
   registrationTimeoutMs?: number;
 }
 
@@ -134,15 +134,15 @@ export async function launchCluster(
     );
     let dispatcher: LaunchedNode | undefined;
     if (withDispatcher) {
-      const everyFrontEndRegistered = registrations(group, ids, plan.registrationTimeoutMs);
+      const registered = new RegistrationWatch(group, ids);
       try {
         dispatcher = await group.spawn(
           { role: 'dispatcher', id: 'dispatcher', http: `${host}:${port}` },
           options,
         );
-        await everyFrontEndRegistered.promise;
+        await registered.whenComplete(plan.registrationTimeoutMs);
       } finally {
-        everyFrontEndRegistered.cancel();
+        registered.close();
       }
     }
     if ((plan.restart ?? 'never') === 'on-failure') {
@@ -177,40 +177,48 @@ export async function launchSingle(
 }
 
 /**
- * Resolves once the dispatcher reported a registration of each of `ids`;
- * rejects after `timeoutMs` naming those it has not heard from.
+ * Watches the dispatcher's `dispatcher:registered` events from its creation
+ * on, so that none is missed while the dispatcher starts.
  */
-function registrations(
-  group: NodeProcessGroup,
-  ids: readonly string[],
-  timeoutMs = 10_000,
-): { promise: Promise<void>; cancel(): void } {
-  const missing = new Set(ids);
-  let cancel = (): void => undefined;
-  const promise = new Promise<void>((resolve, reject) => {
-    const onEvent = (node: string, event: string, data: unknown): void => {
-      if (node !== 'dispatcher' || event !== 'dispatcher:registered') return;
-      missing.delete(String((data as { id?: unknown }).id));
-      if (missing.size === 0) {
-        cancel();
-        resolve();
-      }
-    };
-    const timer = setTimeout(() => {
-      cancel();
-      reject(
-        new Error(
-          `the dispatcher heard from no registration of ${[...missing].join(', ')} within ${timeoutMs} ms`,
-        ),
+class RegistrationWatch {
+  readonly #missing: Set<string>;
+  readonly #group: NodeProcessGroup;
+  #complete: () => void = () => undefined;
+
+  readonly #onEvent = (node: string, event: string, data: unknown): void => {
+    if (node !== 'dispatcher' || event !== 'dispatcher:registered') return;
+    this.#missing.delete(String((data as { id?: unknown }).id));
+    if (this.#missing.size === 0) this.#complete();
+  };
+
+  constructor(group: NodeProcessGroup, ids: readonly string[]) {
+    this.#group = group;
+    this.#missing = new Set(ids);
+    group.on('event', this.#onEvent);
+  }
+
+  /** Resolves once each front-end has registered; rejects after `timeoutMs` naming those missing. */
+  whenComplete(timeoutMs = 10_000): Promise<void> {
+    if (this.#missing.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `the dispatcher heard from no registration of ${[...this.#missing].join(', ')} within ${timeoutMs} ms`,
+            ),
+          ),
+        timeoutMs,
       );
-    }, timeoutMs);
-    cancel = () => {
-      clearTimeout(timer);
-      group.off('event', onEvent);
-    };
-    group.on('event', onEvent);
-  });
-  // Awaited only once the dispatcher is up: a rejection before then must not go unhandled.
-  promise.catch(() => undefined);
-  return { promise, cancel };
+      this.#complete = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Stops watching. */
+  close(): void {
+    this.#group.off('event', this.#onEvent);
+  }
 }

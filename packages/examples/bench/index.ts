@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { BenchResult } from '@medals/core/testing';
 import { benchQuick, benchResult, writeBenchResults } from '@medals/core/testing';
 import { planCpuPlacement, pinProcess } from './cpu-placement';
+import { recoveryBench } from './recovery';
 import { launchCluster, launchSingle } from '../src/cli/launch-cluster';
 import { measureThroughput, runClients, warmUp } from '../src/eval/load-generator';
 import { median, summarize } from '../src/eval/stats';
@@ -194,6 +195,10 @@ async function main(): Promise<void> {
     await single.stop();
     plain.stop();
   }
+  // Unpinned, as `medals cluster` runs: these figures are about restarts, not tiers.
+  if (placement.pinned) pinProcess(process.pid, placement.all);
+  console.log('# recovery: fe2, then the db, SIGKILLed and restarted by the supervisor');
+  results.push(...(await recoveryBench(options, quick ? 2 : 5, quick ? 5_000 : 10_000)));
   writeBenchResults('examples', results);
 }
 

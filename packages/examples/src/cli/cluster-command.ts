@@ -7,6 +7,8 @@ import { EventLog, parseLogLevel } from './event-log';
 import { PortInUseError, clusterStopStages, launchCluster } from './launch-cluster';
 import type { LaunchedCluster } from './launch-cluster';
 import { NodeProcessGroup } from './node-process-group';
+import type { LaunchedNode } from './node-process-group';
+import { restartPolicies } from './restart-supervisor';
 import {
   integerFlag,
   serviceFlags,
@@ -19,11 +21,16 @@ export const clusterUsage = `usage: medals cluster [options]
 
 Starts the two-tier service on 127.0.0.1, one process per node: the db, the
 front-ends and the dispatcher. Writes the cluster file once every node is
-ready, logs the key events, and stops everything cleanly on Ctrl+C.
+ready, logs the key events, restarts a node that dies (with backoff), and
+stops everything cleanly on Ctrl+C. The nodes share a cluster secret
+(MEDALS_SECRET, or a random one), given to them by environment: with it they
+authenticate each other, and the front-ends their registrations with the
+dispatcher.
 
 options:
   --front-ends <n>                how many front-ends (2)
   --port <port>                   the dispatcher's port; 0 for any free one (8000)
+  --restart on-failure|never      restart a node that dies unexpectedly (on-failure)
   --log-level error|warn|info|debug   (info)
   --duration <s>                  stop by itself after this many seconds
   --cluster-file <path>           where to write the cluster file (${defaultClusterFile})
@@ -40,6 +47,7 @@ export async function runCluster(args: string[]): Promise<number> {
       'log-level': { type: 'string', default: 'info' },
       duration: { type: 'string' },
       'cluster-file': { type: 'string', default: defaultClusterFile },
+      restart: { type: 'string', default: 'on-failure' },
       ...serviceFlags,
     },
   });
@@ -52,9 +60,12 @@ export async function runCluster(args: string[]): Promise<number> {
   if (durationS !== undefined && !(durationS > 0)) {
     throw new UsageError('--duration must be a positive number of seconds');
   }
+  const restart = restartPolicies.find((policy) => policy === values.restart);
+  if (restart === undefined) throw new UsageError('--restart must be on-failure or never');
   const clusterFile = values['cluster-file'];
   const options = serviceOptionsFromFlags(values);
   if (options.token === '') options.token = randomBytes(24).toString('base64url');
+  options.secret ??= randomBytes(32).toString('base64url');
 
   const log = new EventLog(logLevel);
   const group = new NodeProcessGroup({ logLevel });
@@ -65,9 +76,11 @@ export async function runCluster(args: string[]): Promise<number> {
   let stopping = false;
   let requestStop: (reason: string) => void = () => undefined;
   const everyNodeExited = 'every node exited';
+  let supervised = false;
   group.on('exit', (node, exit) => {
-    if (exit.expected || stopping) return;
-    log.line('error', node, `exited unexpectedly (${exit.signal ?? `code ${exit.code}`})`);
+    // A supervised node's exit is logged with its restart.
+    if (exit.expected || stopping || supervised) return;
+    log.line('error', node, `exited unexpectedly (${describeExit(exit)})`);
     if (group.nodes.length === 0) requestStop(everyNodeExited);
   });
 
@@ -86,6 +99,7 @@ export async function runCluster(args: string[]): Promise<number> {
   const stopAll = async (reason: string): Promise<void> => {
     stopping = true;
     log.line('info', 'launcher', `stopping every node (${reason})`);
+    cluster?.supervisor?.stop();
     await group.stopAll(clusterStopStages(frontEnds));
   };
 
@@ -103,7 +117,7 @@ export async function runCluster(args: string[]): Promise<number> {
     void stopAll(`${reason} while starting`);
   });
   try {
-    cluster = await launchCluster({ frontEnds, port, options }, group);
+    cluster = await launchCluster({ frontEnds, port, options, restart }, group);
   } catch (err) {
     if (interrupted === undefined) await stopAll('start failed');
     else await group.stopAll(clusterStopStages(frontEnds));
@@ -128,6 +142,25 @@ export async function runCluster(args: string[]): Promise<number> {
   };
   writeClusterFile(clusterFile, content);
   process.stdout.write(clusterTable(content, clusterFile));
+  const supervisor = cluster.supervisor;
+  if (supervisor !== undefined) {
+    supervised = true;
+    supervisor.on('restarting', (node, exit, delayMs, attempt) =>
+      log.line(
+        'warn',
+        node,
+        `exited (${describeExit(exit)}); restarting in ${delayMs} ms (attempt ${attempt})`,
+      ),
+    );
+    supervisor.on('restartFailed', (node, error, attempt) =>
+      log.line('error', node, `restart attempt ${attempt} failed: ${error.message}`),
+    );
+    supervisor.on('restarted', (node, attempt) => {
+      log.line('info', node.id, `restarted (attempt ${attempt}): ${describeNode(node)}`);
+      updateClusterFile(content, node);
+      if (!stopping) writeClusterFile(clusterFile, content);
+    });
+  }
   // The duration counts from ready, so a slow start still gets its run.
   if (durationS !== undefined) {
     setTimeout(() => requestStop(`${durationS} s elapsed`), durationS * 1000);
@@ -138,6 +171,32 @@ export async function runCluster(args: string[]): Promise<number> {
   removeClusterFile(clusterFile);
   log.line('info', 'launcher', 'every node stopped');
   return reason === everyNodeExited ? 1 : 0;
+}
+
+function describeExit(exit: { signal: NodeJS.Signals | null; code: number | null }): string {
+  return exit.signal ?? `code ${exit.code}`;
+}
+
+function describeNode(node: LaunchedNode): string {
+  const where = [node.url && `REST ${node.url}`, node.address && `nodes ${node.address}`];
+  return [
+    `pid ${node.pid}`,
+    ...where.filter((part): part is string => typeof part === 'string'),
+  ].join(', ');
+}
+
+/** Records a restarted node's new pid (and, for a front-end, its REST URL) in `content`. */
+function updateClusterFile(content: ClusterFile, node: LaunchedNode): void {
+  if (node.role === 'dispatcher') {
+    content.dispatcherPid = node.pid;
+    content.dispatcher = node.url ?? content.dispatcher;
+  } else if (node.role === 'db') {
+    content.db = { id: node.id, address: node.address ?? content.db.address, pid: node.pid };
+  } else {
+    content.frontEnds = content.frontEnds.map((fe) =>
+      fe.id === node.id ? { id: fe.id, url: node.url ?? fe.url, pid: node.pid } : fe,
+    );
+  }
 }
 
 /** The table of nodes and the curl examples printed once the cluster is up. */

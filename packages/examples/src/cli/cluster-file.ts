@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 
@@ -14,7 +14,7 @@ export const defaultClusterFile = '.medals/cluster.json';
 export const clusterFileSchema = z.object({
   /** The dispatcher's REST base URL. */
   dispatcher: z.string(),
-  /** The dispatcher's process id. */
+  /** The dispatcher's process id (its current incarnation's). */
   dispatcherPid: z.number().int(),
   frontEnds: z.array(z.object({ id: z.string(), url: z.string(), pid: z.number().int() })),
   db: z.object({ id: z.string(), address: z.string(), pid: z.number().int() }),
@@ -27,10 +27,24 @@ export const clusterFileSchema = z.object({
 /** The content of a cluster file. */
 export type ClusterFile = z.infer<typeof clusterFileSchema>;
 
-/** Writes `content` to `file`, readable and writable by the owner only. */
+/**
+ * Writes `content` to `file`, readable and writable by the owner only, in
+ * its directory (made 0700 if missing). The file is replaced atomically (a
+ * temporary file renamed over it), so a reader sees the old content or the
+ * new, never a part; the launcher rewrites it whenever a node restarts.
+ */
 export function writeClusterFile(file: string, content: ClusterFile): void {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(content, null, 2) + '\n', { mode: 0o600 });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const temporary = `${file}.${process.pid}.tmp`;
+  try {
+    // Removed first: a leftover of a crashed launcher might have a wider mode, which `mode` would not narrow.
+    rmSync(temporary, { force: true });
+    writeFileSync(temporary, JSON.stringify(content, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    renameSync(temporary, file);
+  } catch (err) {
+    rmSync(temporary, { force: true });
+    throw err;
+  }
 }
 
 /** Reads and checks a cluster file; throws with the file's name if it is missing or malformed. */

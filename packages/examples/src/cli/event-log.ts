@@ -36,6 +36,12 @@ function list(value: unknown): string {
   return Array.isArray(value) ? value.join(', ') : '';
 }
 
+function registrationNote(change: unknown): string {
+  if (change === 'moved') return ' (a new URL)';
+  if (change === 'revived') return ' (back)';
+  return '';
+}
+
 /**
  * Events are forwarded per request at this volume, so they are only ever
  * shown at `debug`, and a launched node does not forward them otherwise.
@@ -97,6 +103,22 @@ const formatters: Readonly<Record<string, (data: Fields) => EventLine>> = {
     text: `stopped assigning ${field(d, 'server')}: ${field(d, 'reason')}`,
   }),
   'dispatcher:serverUp': (d) => ({ level: 'info', text: `assigns ${field(d, 'server')} again` }),
+  'dispatcher:registered': (d) => ({
+    level: 'info',
+    text: `${field(d, 'id')} registered at ${field(d, 'server')}${registrationNote(d.change)}`,
+  }),
+  'dispatcher:registrationRefused': (d) => ({
+    level: 'warn',
+    text: `refused a registration (${field(d, 'status')}): ${field(d, 'reason')}`,
+  }),
+  'frontend:registered': (d) => ({
+    level: 'info',
+    text: `registered with the dispatcher at ${field(d, 'dispatcher')}`,
+  }),
+  'frontend:unregistered': (d) => ({
+    level: 'warn',
+    text: `cannot register with the dispatcher at ${field(d, 'dispatcher')}: ${field(d, 'reason')}`,
+  }),
 };
 
 /**

@@ -1,13 +1,20 @@
+import { randomBytes } from 'node:crypto';
 import type { ServiceOptions } from '../service';
 import { freePorts, portIsFree } from './free-ports';
 import { NodeProcessGroup } from './node-process-group';
 import type { LaunchedNode, NodeProcessGroupOptions } from './node-process-group';
+import { RestartSupervisor } from './restart-supervisor';
+import type { RestartPolicy, RestartSupervisorOptions } from './restart-supervisor';
 
 /** What {@link launchCluster} starts. */
 export interface ClusterPlan {
   /** How many front-ends (`fe1`, `fe2`, …). */
   frontEnds: number;
-  /** The service's options for every node; `token` must be set. */
+  /**
+   * The service's options for every node; `token` must be set. Without a
+   * `secret`, a random cluster secret is made for this cluster (it reaches
+   * the nodes by environment, never argv).
+   */
   options: ServiceOptions;
   /** The dispatcher's REST port; 0 picks a free one. Default 0. */
   port?: number;
@@ -15,16 +22,25 @@ export interface ClusterPlan {
   dispatcher?: boolean;
   /** Initial clock offsets in ms by node id (for the clock experiment). Default: none. */
   clockOffsetsMs?: Readonly<Record<string, number>>;
+  /** Whether a node that dies unexpectedly is restarted (see {@link RestartSupervisor}). Default `'never'`. */
+  restart?: RestartPolicy;
+  /** The restarts' backoff. Default: {@link RestartSupervisor}'s. */
+  restartBackoff?: RestartSupervisorOptions;
+  /** How long the dispatcher may take, once ready, to hear from every front-end, in ms. Default 10,000. */
+  registrationTimeoutMs?: number;
 }
 
 /** A two-tier cluster whose nodes all reported ready. */
 export interface LaunchedCluster {
+  /** The nodes as first launched (a restarted node's current incarnation is `group.node(id)`). */
   readonly db: LaunchedNode;
   readonly frontEnds: LaunchedNode[];
   readonly dispatcher: LaunchedNode | undefined;
   /** The processes: their events, output and exits, and `kill` for fault injection. */
   readonly group: NodeProcessGroup;
-  /** Stops the dispatcher, then the front-ends, then the db. */
+  /** What restarts dead nodes, with `restart: 'on-failure'`; its events say when. */
+  readonly supervisor: RestartSupervisor | undefined;
+  /** Stops supervising, then stops the dispatcher, then the front-ends, then the db. */
   stop(): Promise<void>;
 }
 
@@ -53,22 +69,33 @@ export function clusterStopStages(frontEnds: number): string[][] {
 /**
  * Starts a two-tier cluster on 127.0.0.1 as separate processes: the db,
  * then the front-ends at once (node-to-node ports are picked beforehand,
- * since each must know the others'), then the dispatcher on `plan.port` with the
- * front-ends' REST URLs. Resolves once every node reported ready; if one
- * fails, stops the others and rejects with its reason. Pass a `group` to
- * see its output and events from the start (and to stop it on a signal
- * while it starts).
+ * since each must know the others'), then the dispatcher on `plan.port`
+ * (picked beforehand too when 0, so that the front-ends know where to
+ * register and a restarted dispatcher keeps its URL). Each front-end
+ * registers with the dispatcher, signed with the cluster secret; resolves
+ * once every node reported ready and the dispatcher has heard from every
+ * front-end. If one fails, stops the others and rejects with its reason.
+ * Pass a `group` to see its output and events from the start (and to stop
+ * it on a signal while it starts).
  */
 export async function launchCluster(
   plan: ClusterPlan,
   group: NodeProcessGroup = new NodeProcessGroup(),
 ): Promise<LaunchedCluster> {
-  const port = plan.port ?? 0;
-  if (port !== 0 && !(await portIsFree(port, host))) throw new PortInUseError(port);
+  const requestedPort = plan.port ?? 0;
+  if (requestedPort !== 0 && !(await portIsFree(requestedPort, host))) {
+    throw new PortInUseError(requestedPort);
+  }
+  const withDispatcher = plan.dispatcher ?? true;
+  const options: ServiceOptions = plan.options.secret
+    ? plan.options
+    : { ...plan.options, secret: randomBytes(32).toString('base64url') };
   const ids = frontEndIds(plan.frontEnds);
   const members = ['db', ...ids];
-  const ports = await freePorts(members.length, host);
-  const scheme = plan.options.transport === 'http' ? 'http' : 'tcp';
+  const ports = await freePorts(members.length + 1, host);
+  const port = requestedPort === 0 ? (ports.pop() as number) : requestedPort;
+  const dispatcherUrl = withDispatcher ? `http://${host}:${port}` : undefined;
+  const scheme = options.transport === 'http' ? 'http' : 'tcp';
   const addresses = Object.fromEntries(
     members.map((id, i) => [id, `${scheme}://${host}:${ports[i]}`]),
   );
@@ -77,9 +104,13 @@ export async function launchCluster(
     Object.fromEntries(Object.entries(addresses).filter(([peer]) => peer !== id));
   const optionsOf = (id: string): ServiceOptions => {
     const offset = plan.clockOffsetsMs?.[id];
-    return offset === undefined ? plan.options : { ...plan.options, clockOffsetMs: offset };
+    return offset === undefined ? options : { ...options, clockOffsetMs: offset };
   };
-  const stop = (): Promise<void> => group.stopAll(clusterStopStages(plan.frontEnds));
+  let supervisor: RestartSupervisor | undefined;
+  const stop = (): Promise<void> => {
+    supervisor?.stop();
+    return group.stopAll(clusterStopStages(plan.frontEnds));
+  };
   try {
     // The db first: a front-end asks it for the catalogue as it starts.
     const db = await group.spawn(
@@ -89,24 +120,35 @@ export async function launchCluster(
     const frontEnds = await Promise.all(
       ids.map((id) =>
         group.spawn(
-          { role: 'frontend', id, listen: listen[id], http: `${host}:0`, peers: peersOf(id) },
+          {
+            role: 'frontend',
+            id,
+            listen: listen[id],
+            http: `${host}:0`,
+            peers: peersOf(id),
+            ...(dispatcherUrl === undefined ? {} : { dispatcher: dispatcherUrl }),
+          },
           optionsOf(id),
         ),
       ),
     );
     let dispatcher: LaunchedNode | undefined;
-    if (plan.dispatcher ?? true) {
-      dispatcher = await group.spawn(
-        {
-          role: 'dispatcher',
-          id: 'dispatcher',
-          http: `${host}:${port}`,
-          frontEnds: Object.fromEntries(frontEnds.map((fe) => [fe.id, fe.url ?? ''])),
-        },
-        plan.options,
-      );
+    if (withDispatcher) {
+      const registered = new RegistrationWatch(group, ids);
+      try {
+        dispatcher = await group.spawn(
+          { role: 'dispatcher', id: 'dispatcher', http: `${host}:${port}` },
+          options,
+        );
+        await registered.whenComplete(plan.registrationTimeoutMs);
+      } finally {
+        registered.close();
+      }
     }
-    return { db, frontEnds, dispatcher, group, stop };
+    if ((plan.restart ?? 'never') === 'on-failure') {
+      supervisor = new RestartSupervisor(group, plan.restartBackoff);
+    }
+    return { db, frontEnds, dispatcher, group, supervisor, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -131,5 +173,52 @@ export async function launchSingle(
   } catch (err) {
     await stop();
     throw err;
+  }
+}
+
+/**
+ * Watches the dispatcher's `dispatcher:registered` events from its creation
+ * on, so that none is missed while the dispatcher starts.
+ */
+class RegistrationWatch {
+  readonly #missing: Set<string>;
+  readonly #group: NodeProcessGroup;
+  #complete: () => void = () => undefined;
+
+  readonly #onEvent = (node: string, event: string, data: unknown): void => {
+    if (node !== 'dispatcher' || event !== 'dispatcher:registered') return;
+    this.#missing.delete(String((data as { id?: unknown }).id));
+    if (this.#missing.size === 0) this.#complete();
+  };
+
+  constructor(group: NodeProcessGroup, ids: readonly string[]) {
+    this.#group = group;
+    this.#missing = new Set(ids);
+    group.on('event', this.#onEvent);
+  }
+
+  /** Resolves once each front-end has registered; rejects after `timeoutMs` naming those missing. */
+  whenComplete(timeoutMs = 10_000): Promise<void> {
+    if (this.#missing.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `the dispatcher heard from no registration of ${[...this.#missing].join(', ')} within ${timeoutMs} ms`,
+            ),
+          ),
+        timeoutMs,
+      );
+      this.#complete = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Stops watching. */
+  close(): void {
+    this.#group.off('event', this.#onEvent);
   }
 }

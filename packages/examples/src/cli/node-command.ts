@@ -23,7 +23,8 @@ options:
   --http host:port                REST address (frontend, dispatcher, single; default 127.0.0.1:0)
   --peers id=addr,…               the other db and front-end nodes, e.g. db=tcp://10.0.0.1:7000
   --db <id>                       which node is the db (db)
-  --front-ends id=url,…           dispatcher: the front-ends' REST URLs
+  --front-ends id=url,…           dispatcher: front-ends' REST URLs, served until they register
+  --dispatcher <url>              frontend: register there (needs MEDALS_SECRET), e.g. http://127.0.0.1:8000
   --clock-offset <ms>             start with the clock this far ahead (negative: behind)
   --log-level error|warn|info|debug   (info)
 ${serviceFlagsUsage}`;
@@ -47,6 +48,7 @@ export function parseNodeArgs(args: string[]): {
       peers: { type: 'string' },
       db: { type: 'string' },
       'front-ends': { type: 'string' },
+      dispatcher: { type: 'string' },
       'clock-offset': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       ...serviceFlags,
@@ -67,6 +69,12 @@ export function parseNodeArgs(args: string[]): {
   if (values.db !== undefined) spec.db = values.db;
   if (values['front-ends'] !== undefined) {
     spec.frontEnds = parseAddressList('--front-ends', values['front-ends']);
+  }
+  if (values.dispatcher !== undefined) {
+    if (!/^https?:\/\/[^/\s]+\/?$/.test(values.dispatcher)) {
+      throw new UsageError('--dispatcher must be a base URL such as http://127.0.0.1:8000');
+    }
+    spec.dispatcher = values.dispatcher;
   }
   const options = serviceOptionsFromFlags(values);
   if (values['clock-offset'] !== undefined) {

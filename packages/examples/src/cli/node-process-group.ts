@@ -65,6 +65,8 @@ export interface NodeProcessGroupEvents {
 }
 
 interface Child {
+  readonly spec: NodeSpec;
+  readonly options: ServiceOptions;
   readonly process: ChildProcess;
   readonly exited: Promise<NodeExit>;
   ready: LaunchedNode | undefined;
@@ -87,6 +89,8 @@ export class NodeProcessGroup extends EventEmitter<NodeProcessGroupEvents> {
   readonly #readyTimeoutMs: number;
   readonly #stopGraceMs: number;
   readonly #cwd: string | undefined;
+  /** {@link stopAll} has begun: nothing is started or restarted any more. */
+  #closed = false;
 
   constructor(options: NodeProcessGroupOptions = {}) {
     super();
@@ -104,6 +108,12 @@ export class NodeProcessGroup extends EventEmitter<NodeProcessGroupEvents> {
       .map((child) => child.ready as LaunchedNode);
   }
 
+  /** The running incarnation of node `id` once it reported ready, undefined while it is down or starting. */
+  node(id: string): LaunchedNode | undefined {
+    const child = this.#children.get(id);
+    return child?.exit === undefined ? child?.ready : undefined;
+  }
+
   /**
    * Forks `medals node` for `spec` with `options` and resolves once it serves.
    * Rejects with the node's own explanation if it exits or reports failure
@@ -111,6 +121,26 @@ export class NodeProcessGroup extends EventEmitter<NodeProcessGroupEvents> {
    */
   spawn(spec: NodeSpec, options: ServiceOptions): Promise<LaunchedNode> {
     if (this.#children.has(spec.id)) throw new RangeError(`a node ${spec.id} was already launched`);
+    return this.#fork(spec, options);
+  }
+
+  /**
+   * Starts node `id` again, with the spec and options it was first launched
+   * with (same role, id and addresses, except ports it let the system pick),
+   * once its process has exited; resolves as {@link spawn} does. Rejects
+   * once {@link stopAll} has begun.
+   */
+  restart(id: string): Promise<LaunchedNode> {
+    const previous = this.#get(id);
+    if (this.#closed)
+      return Promise.reject(new Error(`${id} not restarted: the group is stopping`));
+    if (previous.exit === undefined) {
+      return Promise.reject(new Error(`${id} not restarted: it is still running`));
+    }
+    return this.#fork(previous.spec, previous.options);
+  }
+
+  #fork(spec: NodeSpec, options: ServiceOptions): Promise<LaunchedNode> {
     const child = fork(this.#cliPath, ['node', ...nodeArgs(spec, options, this.#logLevel)], {
       cwd: this.#cwd,
       env: { ...process.env, ...serviceEnv(options) },
@@ -126,6 +156,8 @@ export class NodeProcessGroup extends EventEmitter<NodeProcessGroupEvents> {
       });
     });
     const state: Child = {
+      spec,
+      options,
       process: child,
       exited,
       ready: undefined,
@@ -221,6 +253,7 @@ export class NodeProcessGroup extends EventEmitter<NodeProcessGroupEvents> {
    * and any node in no stage stops with the last. Resolves once all exited.
    */
   async stopAll(stages: readonly (readonly string[])[] = []): Promise<void> {
+    this.#closed = true;
     const staged = new Set(stages.flat());
     const rest = [...this.#children.keys()].filter((id) => !staged.has(id));
     for (const stage of [...stages, rest]) {
@@ -243,6 +276,7 @@ export function nodeArgs(spec: NodeSpec, options: ServiceOptions, logLevel: LogL
   if (spec.peers !== undefined) args.push('--peers', formatAddressList(spec.peers));
   if (spec.db !== undefined) args.push('--db', spec.db);
   if (spec.frontEnds !== undefined) args.push('--front-ends', formatAddressList(spec.frontEnds));
+  if (spec.dispatcher !== undefined) args.push('--dispatcher', spec.dispatcher);
   if (options.clockOffsetMs !== undefined) args.push(`--clock-offset=${options.clockOffsetMs}`);
   return [...args, ...serviceFlagArgs(options)];
 }

@@ -62,6 +62,10 @@ export interface ServerView {
   load: number;
   alive: boolean;
   assigned: number;
+  /** `registered` once the front-end registered itself, `configured` while known from the dispatcher's list only. */
+  source: 'configured' | 'registered';
+  /** Requests it was serving at its last registration. */
+  inFlight: number;
 }
 
 /** Answer of a call: its status and parsed JSON body. */

@@ -86,9 +86,11 @@ export interface ServiceOptions {
   /** Schema of the PostgreSQL store's tables (created if missing), so several services can share a database. Default `'public'`. */
   pgSchema?: string;
   /**
-   * Cluster secret of the node-to-node transport: with it, peers
-   * authenticate each other (HMAC) and nodes may listen beyond loopback.
-   * Default: `process.env.MEDALS_SECRET`, else none (loopback only).
+   * Cluster secret: with it, peers of the node-to-node transport
+   * authenticate each other (HMAC) and nodes may listen beyond loopback, and
+   * front-ends sign their registrations with the dispatcher (which takes
+   * none without it). Default: `process.env.MEDALS_SECRET`, else none
+   * (loopback only, no registrations).
    */
   secret?: string;
   /**
@@ -140,8 +142,21 @@ export interface NodeSpec {
   peers?: Record<string, string>;
   /** Which of `peers` (or this node) is the `db` node. Default `'db'`. */
   db?: string;
-  /** Dispatcher only: each front-end's REST base URL, by id. Required for `dispatcher`. */
+  /**
+   * Dispatcher only: front-ends' REST base URLs by id, served from the start
+   * (while their health checks pass) until each registers. Optional when the
+   * dispatcher has the cluster secret, since front-ends then register
+   * themselves; required otherwise.
+   */
   frontEnds?: Record<string, string>;
+  /**
+   * Front-end only: the dispatcher's REST base URL, e.g.
+   * `http://127.0.0.1:8000`. The front-end registers there at start and then
+   * every second, signed with {@link ServiceOptions.secret} (which it then
+   * needs), so the dispatcher serves it at whatever URL it has now. Default:
+   * none (the dispatcher must be configured with the front-end's URL).
+   */
+  dispatcher?: string;
 }
 
 /** A role started by {@link startRole}. */
@@ -171,10 +186,13 @@ export type { RoleEvents } from './role-events';
 export { startRole } from './start-role';
 export * from './client';
 export * from './dispatcher';
+export * from './dispatcher-registrar';
+export * from './health-checker';
 export * from './local-raffle';
 export * from './olympic-api';
 export * from './plugins';
 export * from './raffle-drawer';
+export * from './registration-auth';
 export * from './remote-tally-store';
 export * from './tally-protocol';
 export * from './tally-store-server';

@@ -17,7 +17,7 @@ import {
   TallyCatalog,
 } from '@medals/core';
 import { DEFAULT_LEASE_MS } from './tally-store-server';
-import { TallyMessages, invalidateSchema, medalKey, scoreKey } from './tally-protocol';
+import { TallyMessages, emptySchema, invalidateSchema, medalKey, scoreKey } from './tally-protocol';
 import type {
   CatalogReply,
   EventScoreReply,
@@ -100,6 +100,8 @@ export class RemoteTallyStore implements TallyStore {
   readonly #cache = new Map<string, CacheEntry>();
   /** Highest version at which each key was written, as far as this node heard. */
   readonly #invalidatedAt = new Map<string, number>();
+  /** Resets heard from the db: each starts a run of the db, with versions from 0 again. */
+  #dbRun = 0;
   #catalog: TallyCatalog | undefined;
   #running = false;
 
@@ -118,12 +120,38 @@ export class RemoteTallyStore implements TallyStore {
    * Asks the db for its catalog. A db that is not up yet (unreachable, or
    * listening without its `tally.*` handlers) is asked again after a
    * backoff growing from 25 ms to 1 s, for up to `connectTimeoutMs` in all,
-   * so front-ends and the db may start in any order.
+   * so front-ends and the db may start in any order. Meanwhile it already
+   * answers the db's `tally.reset`, so a db starting at the same time need
+   * not wait out a lease before its first write.
    *
    * @throws StoreUnavailableError if the db refused, or did not answer in time.
    */
   async start(): Promise<void> {
     if (this.#running) return;
+    // Answered from the start, with or without a cache: a db that starts meanwhile waits for every front-end's answer.
+    this.#transport.handle(
+      TallyMessages.reset,
+      (_request: unknown, context: MessageContext) => this.#onReset(context),
+      { validate: (payload) => emptySchema.parse(payload) },
+    );
+    try {
+      await this.#fetchCatalog();
+    } catch (err) {
+      this.#transport.unhandle(TallyMessages.reset);
+      throw err;
+    }
+    if (this.#caching) {
+      this.#transport.handle(
+        TallyMessages.invalidate,
+        (request: InvalidateRequest, context: MessageContext) =>
+          this.#onInvalidate(request, context),
+        { validate: (payload) => invalidateSchema.parse(payload) },
+      );
+    }
+    this.#running = true;
+  }
+
+  async #fetchCatalog(): Promise<void> {
     const deadline = this.#scheduler.now() + this.#connectTimeoutMs;
     let delayMs = FIRST_RETRY_DELAY_MS;
     for (let attempt = 1; ; attempt++) {
@@ -157,15 +185,6 @@ export class RemoteTallyStore implements TallyStore {
         delayMs = Math.min(delayMs * 2, MAX_RETRY_DELAY_MS);
       }
     }
-    if (this.#caching) {
-      this.#transport.handle(
-        TallyMessages.invalidate,
-        (request: InvalidateRequest, context: MessageContext) =>
-          this.#onInvalidate(request, context),
-        { validate: (payload) => invalidateSchema.parse(payload) },
-      );
-    }
-    this.#running = true;
   }
 
   async stop(): Promise<void> {
@@ -173,6 +192,7 @@ export class RemoteTallyStore implements TallyStore {
     this.#running = false;
     await Promise.allSettled([...this.#inFlight]);
     if (this.#caching) this.#transport.unhandle(TallyMessages.invalidate);
+    this.#transport.unhandle(TallyMessages.reset);
     this.#cache.clear();
   }
 
@@ -250,11 +270,13 @@ export class RemoteTallyStore implements TallyStore {
     }
     // The lease counts from before the request, so it ends no later than the db believes.
     const expiresAt = now + this.#leaseMs;
+    const run = this.#dbRun;
     const reply = await this.#call<VersionedReply<MedalTally | EventScore>>(type, {
       ...payload,
       cache: true,
     });
-    if (reply.version >= (this.#invalidatedAt.get(key) ?? 0)) {
+    // A reset came meanwhile: the reply may come from the db's previous run, whose versions mean nothing now.
+    if (run === this.#dbRun && reply.version >= (this.#invalidatedAt.get(key) ?? 0)) {
       const current = this.#cache.get(key);
       if (current === undefined || current.version <= reply.version) {
         this.#cache.set(key, {
@@ -282,6 +304,19 @@ export class RemoteTallyStore implements TallyStore {
       throw error;
     }
     for (const key of request.keys) this.#dropBelow(key, request.version);
+  }
+
+  #onReset(context: MessageContext): void {
+    if (context.from !== this.#db) {
+      const error = new InvalidMessageError(
+        `${TallyMessages.reset} from ${context.from}, who is not the db`,
+      );
+      this.#onInvalidMessage?.(error);
+      throw error;
+    }
+    this.#dbRun += 1;
+    this.#cache.clear();
+    this.#invalidatedAt.clear();
   }
 
   #dropBelow(key: string, version: number): void {

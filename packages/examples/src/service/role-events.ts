@@ -7,10 +7,26 @@ export interface RoleEvents {
   'http:request': { node: string; method: string; path: string; status: number; client: string };
   /** The dispatcher assigned a client to `server`, whose load is now `load`. */
   'dispatcher:assigned': { node: string; server: string; load: number };
-  /** The dispatcher stopped assigning `server`: its health check failed. */
+  /** The dispatcher stopped assigning `server`: its health check failed, or its registrations stopped. */
   'dispatcher:serverDown': { node: string; server: string; reason: string };
   /** A front-end the dispatcher had given up on answers again and is assigned again. */
   'dispatcher:serverUp': { node: string; server: string };
+  /**
+   * A front-end's registration changed what the dispatcher knows: a new
+   * front-end, one at a new URL, or one whose registrations had stopped.
+   */
+  'dispatcher:registered': {
+    node: string;
+    id: string;
+    server: string;
+    change: 'added' | 'moved' | 'revived';
+  };
+  /** A registration was refused (no, a wrong, a stale or a replayed signature). */
+  'dispatcher:registrationRefused': { node: string; status: number; reason: string };
+  /** This front-end's registrations are taken by the dispatcher (again). */
+  'frontend:registered': { node: string; dispatcher: string };
+  /** This front-end's registrations stopped being taken: the dispatcher is unreachable or refuses them. */
+  'frontend:unregistered': { node: string; dispatcher: string; reason: string };
 }
 
 /** A listener of every event a role reports. */

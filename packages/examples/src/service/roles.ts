@@ -1,12 +1,15 @@
 import type { EventBus, Raffle, Scheduler } from '@medals/core';
 import { NodeEventBus, RealScheduler, SeededRandom, Tokens } from '@medals/core';
-import { DispatcherApi, HealthChecker, LeastLoadedDispatcher } from './dispatcher';
+import { DEFAULT_REGISTRATION_TTL_MS, DispatcherApi, LeastLoadedDispatcher } from './dispatcher';
+import { DispatcherRegistrar } from './dispatcher-registrar';
+import { HealthChecker } from './health-checker';
 import { listenHttp } from './http-server';
 import type { NodeSpec, Role, RunningRole, ServiceOptions } from './index';
 import { LocalRaffle } from './local-raffle';
 import { OlympicApi } from './olympic-api';
 import { frontEndGroup } from './plugins';
 import { RaffleDrawer } from './raffle-drawer';
+import { RegistrationVerifier } from './registration-auth';
 import { RemoteTallyStore } from './remote-tally-store';
 import { RoleEventHub } from './role-events';
 import type { RoleEventListener } from './role-events';
@@ -126,6 +129,11 @@ export function startFrontEnd(spec: NodeSpec, options: ServiceOptions): Promise<
   const started: (() => Promise<void>)[] = [];
   return assemble(started, async () => {
     requireToken(spec, options);
+    if (spec.dispatcher !== undefined && !options.secret) {
+      throw new RangeError(
+        `${spec.id}: registering with the dispatcher needs the cluster secret (set MEDALS_SECRET)`,
+      );
+    }
     const hub = new RoleEventHub();
     const { node, topology } = createServiceNode(spec, 'frontend', options);
     started.push(() => node.stop());
@@ -176,6 +184,7 @@ export function startFrontEnd(spec: NodeSpec, options: ServiceOptions): Promise<
     started.push(async () => drawer?.stop());
     const server = await listenHttp(spec.http ?? '127.0.0.1:0', api.handle);
     started.push(() => server.close());
+    const registrar = startRegistrar(spec, options, server.url, api, hub, report, node.scheduler);
     return {
       id: spec.id,
       role: 'frontend',
@@ -185,6 +194,8 @@ export function startFrontEnd(spec: NodeSpec, options: ServiceOptions): Promise<
       events: node.events,
       status: () => api.status(),
       stops: [
+        // Clients stop being sent here first: the dispatcher drops it when registrations stop.
+        () => registrar?.stop(),
         () => drawer?.stop(),
         () => server.close(),
         () => api.stop(),
@@ -195,35 +206,73 @@ export function startFrontEnd(spec: NodeSpec, options: ServiceOptions): Promise<
   });
 }
 
-/** The `dispatcher` role: assigns clients to the least-loaded live front-end. */
-export function startDispatcher(spec: NodeSpec): Promise<RunningRole> {
+/** How often the dispatcher looks for front-ends whose registrations stopped, in ms. */
+const EXPIRY_SWEEP_MS = 100;
+
+/**
+ * The `dispatcher` role: assigns clients to the least-loaded live front-end.
+ * With the cluster secret it takes the front-ends' signed registrations and
+ * serves each while they keep coming; front-ends configured in
+ * `spec.frontEnds` are served from the start, until they register.
+ */
+export function startDispatcher(spec: NodeSpec, options: ServiceOptions): Promise<RunningRole> {
   const started: (() => Promise<void> | void)[] = [];
   return assemble(started, async () => {
-    if (spec.frontEnds === undefined || Object.keys(spec.frontEnds).length === 0) {
-      throw new RangeError(`${spec.id}: a dispatcher needs frontEnds`);
+    const configured = spec.frontEnds ?? {};
+    if (Object.keys(configured).length === 0 && !options.secret) {
+      throw new RangeError(
+        `${spec.id}: a dispatcher needs front-ends, or the cluster secret (MEDALS_SECRET) to take their registrations`,
+      );
     }
     const hub = new RoleEventHub();
-    const dispatcher = new LeastLoadedDispatcher(spec.frontEnds);
+    const scheduler = new RealScheduler().scope();
+    started.push(() => scheduler.dispose());
+    const dispatcher = new LeastLoadedDispatcher(configured, { now: () => scheduler.now() });
+    const down = (server: string, reason: string): void =>
+      hub.emit('dispatcher:serverDown', { node: spec.id, server, reason });
     const health = new HealthChecker(dispatcher, {
+      scheduler,
       onChange: (server, alive, reason) =>
-        alive
-          ? hub.emit('dispatcher:serverUp', { node: spec.id, server })
-          : hub.emit('dispatcher:serverDown', { node: spec.id, server, reason }),
+        alive ? hub.emit('dispatcher:serverUp', { node: spec.id, server }) : down(server, reason),
     });
-    const api = new DispatcherApi(dispatcher, (server) =>
-      hub.emit('dispatcher:assigned', { node: spec.id, server: server.url, load: server.load }),
-    );
+    const ttlMs = DEFAULT_REGISTRATION_TTL_MS;
+    const api = new DispatcherApi(dispatcher, {
+      onAssigned: (server) =>
+        hub.emit('dispatcher:assigned', { node: spec.id, server: server.url, load: server.load }),
+      ...(options.secret
+        ? {
+            registrations: {
+              verifier: new RegistrationVerifier({ secret: options.secret }),
+              ttlMs,
+              onRegistered: (change, server) =>
+                hub.emit('dispatcher:registered', {
+                  node: spec.id,
+                  id: server.id,
+                  server: server.url,
+                  change,
+                }),
+              onRefused: (status, reason) =>
+                hub.emit('dispatcher:registrationRefused', { node: spec.id, status, reason }),
+            },
+          }
+        : {}),
+    });
     const server = await listenHttp(spec.http ?? '127.0.0.1:0', api.handle);
     started.push(() => server.close());
     health.start();
     started.push(() => health.stop());
+    scheduler.setInterval(() => {
+      for (const lapsed of dispatcher.expire()) {
+        down(lapsed.url, `no registration from ${lapsed.id} for ${ttlMs} ms`);
+      }
+    }, EXPIRY_SWEEP_MS);
     return {
       id: spec.id,
       role: 'dispatcher',
       url: server.url,
       hub,
       status: () => ({ node: spec.id, role: 'dispatcher', servers: dispatcher.servers() }),
-      stops: [() => health.stop(), () => server.close()],
+      stops: [() => health.stop(), () => scheduler.dispose(), () => server.close()],
     };
   });
 }
@@ -291,4 +340,46 @@ function startDrawer(
   const drawer = new RaffleDrawer({ raffle, intervalMs, isDrawer, scheduler, onError });
   drawer.start();
   return drawer;
+}
+
+/** Starts registering a front-end with its dispatcher, when its spec names one. */
+function startRegistrar(
+  spec: NodeSpec,
+  options: ServiceOptions,
+  url: string,
+  api: OlympicApi,
+  hub: RoleEventHub,
+  report: (error: Error & { code?: string }) => void,
+  scheduler: Scheduler,
+): DispatcherRegistrar | undefined {
+  const dispatcherUrl = spec.dispatcher;
+  if (dispatcherUrl === undefined || !options.secret) return undefined;
+  const registrar = new DispatcherRegistrar({
+    dispatcherUrl,
+    id: spec.id,
+    url,
+    secret: options.secret,
+    scheduler,
+    load: () => {
+      const { inFlight, clients } = api.load;
+      return { inFlight, clients };
+    },
+    onChange: (registered, reason, refused) => {
+      if (registered) {
+        hub.emit('frontend:registered', { node: spec.id, dispatcher: dispatcherUrl });
+        return;
+      }
+      hub.emit('frontend:unregistered', { node: spec.id, dispatcher: dispatcherUrl, reason });
+      // A wrong secret or clocks too far apart will not mend by retrying: the operator must know.
+      if (refused) {
+        report(
+          Object.assign(new Error(`registration refused: ${reason}`), {
+            code: 'ERR_REGISTRATION_REFUSED',
+          }),
+        );
+      }
+    },
+  });
+  registrar.start();
+  return registrar;
 }

@@ -15,7 +15,7 @@ export function startRole(spec: NodeSpec, options: ServiceOptions): Promise<Runn
     case 'frontend':
       return startFrontEnd(spec, options);
     case 'dispatcher':
-      return startDispatcher(spec);
+      return startDispatcher(spec, options);
     case 'single':
       return startSingle(spec, options);
   }

@@ -24,6 +24,12 @@ export const TallyMessages = {
   setScore: 'tally.setScore',
   /** Request from the db to a front-end: drop cached values of these keys, written at `version`. */
   invalidate: 'tally.invalidate',
+  /**
+   * Request from a db that has just started to a front-end: drop every
+   * cached value, and forget the versions of the db's previous run (versions
+   * start again from 0 with each run).
+   */
+  reset: 'tally.reset',
 } as const;
 
 /** Longest team, event or medal name carried; the stores' own limits are far below. */

@@ -38,10 +38,11 @@ export interface TallyStoreServerOptions {
   /**
    * How long a front-end may keep a cached read, in ms, counted from when it
    * asked. A write whose invalidation a front-end does not acknowledge is
-   * acknowledged only once that front-end's leases have run out, and writes
-   * wait this long after the server starts (leases granted by a previous
-   * run are unknown to it). Must match the front-ends' `leaseMs`.
-   * Default 1,000.
+   * acknowledged only once that front-end's leases have run out. Leases
+   * granted by a previous run are unknown to the server, so at start it asks
+   * every front-end to drop its cache (`tally.reset`), and writes wait until
+   * they all have, or until this long after the start. Must match the
+   * front-ends' `leaseMs`. Default 1,000.
    */
   leaseMs?: number;
   /** How long to wait for a front-end to acknowledge an invalidation, in ms. Default 500. */
@@ -70,7 +71,8 @@ export class TallyStoreServer implements Startable {
   /** Front-ends that may hold a cached value of each key. */
   readonly #readers = new Map<string, Set<NodeId>>();
   #version = 0;
-  #startedAt = 0;
+  /** Resolves once no front-end can hold a value cached from a previous run. */
+  #graceOver: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly self: NodeId,
@@ -88,7 +90,9 @@ export class TallyStoreServer implements Startable {
 
   /** Handles the `tally.*` requests from now on. */
   start(): void {
-    this.#startedAt = this.scheduler.now();
+    this.#graceOver = this.#resetReaders();
+    // Rejected only when the node stops while it waits: the writes awaiting it fail with it, and if none does, no one needs to hear.
+    this.#graceOver.catch(() => undefined);
     this.#handle(TallyMessages.catalog, emptySchema, (): CatalogReply => ({
       teams: [...this.store.teams()],
       events: [...this.store.events()],
@@ -149,7 +153,7 @@ export class TallyStoreServer implements Startable {
   }
 
   async #incrementMedal(request: IncrementMedalRequest, from: NodeId): Promise<MedalTallyReply> {
-    await this.#graceOver();
+    await this.#graceOver;
     const value: MedalTally = await this.store.incrementMedal(
       request.team,
       request.medal,
@@ -159,7 +163,7 @@ export class TallyStoreServer implements Startable {
   }
 
   async #setScore(request: SetScoreRequest, from: NodeId): Promise<EventScoreReply> {
-    await this.#graceOver();
+    await this.#graceOver;
     const value: EventScore = await this.store.setScore(
       request.event,
       request.scores,
@@ -204,10 +208,32 @@ export class TallyStoreServer implements Startable {
     return version;
   }
 
-  /** Leases granted before a restart are unknown to this run: let them run out before writing. */
-  async #graceOver(): Promise<void> {
-    const remaining = this.#startedAt + this.#leaseMs - this.scheduler.now();
-    if (remaining > 0) await this.scheduler.sleep(remaining);
+  /**
+   * Leases granted before a restart are unknown to this run: resolves once
+   * every other member has dropped its cache, or once a lease has passed
+   * since the start, whichever comes first. A member that cannot be reached
+   * (down, partitioned, still starting) leaves only the lease to wait for.
+   */
+  #resetReaders(): Promise<void> {
+    const leaseOver = this.scheduler.sleep(this.#leaseMs);
+    const readers = [...this.#members].filter((member) => member !== this.self);
+    const everyReaderReset = new Promise<void>((resolve) => {
+      void Promise.allSettled(
+        readers.map((reader) =>
+          this.transport.request(
+            reader,
+            TallyMessages.reset,
+            {},
+            {
+              timeoutMs: Math.min(this.#invalidateTimeoutMs, this.#leaseMs),
+            },
+          ),
+        ),
+      ).then((outcomes) => {
+        if (outcomes.every((outcome) => outcome.status === 'fulfilled')) resolve();
+      });
+    });
+    return Promise.race([everyReaderReset, leaseOver]);
   }
 
   #report(error: Error & { code?: string }): void {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -235,6 +235,46 @@ describe('medals cluster', () => {
     expect(servers.reduce((sum, s) => sum + s.load, 0)).toBe(1);
   });
 
+  it('gives its nodes a cluster secret by environment, never on their command line', () => {
+    const proc = `/proc/${file.frontEnds[0].pid}`;
+    if (!existsSync(proc)) return; // Not Linux: nothing to read the environment from.
+    const environ = readFileSync(`${proc}/environ`, 'utf8').split('\0');
+    const secret = environ.find((entry) => entry.startsWith('MEDALS_SECRET='))?.slice(14) ?? '';
+    expect(secret.length).toBeGreaterThanOrEqual(32);
+    expect(readFileSync(`${proc}/cmdline`, 'utf8')).not.toContain(secret);
+  });
+
+  it('restarts a front-end killed from outside, says so, and the dispatcher serves it at its new URL', async () => {
+    const clusterFile = join(dir, '.medals/cluster.json');
+    const victim = file.frontEnds[1];
+    process.kill(victim.pid, 'SIGKILL');
+    await waitFor('the restart to be logged', () =>
+      cluster.output().includes(`${victim.id}`) &&
+      cluster.output().includes('exited (SIGKILL); restarting in 100 ms (attempt 1)')
+        ? true
+        : undefined,
+    );
+    const restarted = await waitFor('the cluster file to name the new incarnation', () => {
+      const now = readClusterFile(clusterFile).frontEnds.find((fe) => fe.id === victim.id);
+      return now !== undefined && now.pid !== victim.pid ? now : undefined;
+    });
+    expect(alive(restarted.pid)).toBe(true);
+    expect(statSync(clusterFile).mode & 0o777).toBe(0o600);
+    expect(cluster.output()).toMatch(
+      new RegExp(`${victim.id} +restarted \\(attempt 1\\): pid ${restarted.pid}`),
+    );
+    await waitFor(`the dispatcher to serve ${victim.id} at ${restarted.url}`, async () => {
+      const servers = (await call('GET', `${file.dispatcher}/servers`)).body.servers as {
+        id: string;
+        url: string;
+        alive: boolean;
+      }[];
+      return servers.some((s) => s.id === victim.id && s.url === restarted.url && s.alive);
+    });
+    expect((await call('GET', `${restarted.url}/getMedalTally/Gaul`)).status).toBe(200);
+    file = readClusterFile(clusterFile);
+  });
+
   it('stops every node on SIGINT, removes the cluster file and leaves no orphan', async () => {
     const pids = [file.db.pid, file.dispatcherPid, ...file.frontEnds.map((fe) => fe.pid)];
     cluster.child.kill('SIGINT');
@@ -301,6 +341,43 @@ describe('medals cluster, when things are not right', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('with --restart never, leaves a dead node dead and says so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'medals-cli-'));
+    try {
+      const run = startCluster(dir, '--port', '0', '--store', 'memory', '--restart', 'never');
+      const clusterFile = join(dir, '.medals/cluster.json');
+      const content = await waitFor(
+        'the cluster file',
+        () => (existsSync(clusterFile) ? readClusterFile(clusterFile) : undefined),
+        30_000,
+      );
+      process.kill(content.frontEnds[0].pid, 'SIGKILL');
+      await waitFor('the exit to be logged', () =>
+        run.output().includes('exited unexpectedly (SIGKILL)') ? true : undefined,
+      );
+      // The dispatcher takes longer to give up on it than a restart would take to begin.
+      await waitFor('the dispatcher to stop assigning fe1', async () => {
+        const servers = (await call('GET', `${content.dispatcher}/servers`)).body.servers as {
+          id: string;
+          alive: boolean;
+        }[];
+        return servers.find((s) => s.id === 'fe1')?.alive === false ? true : undefined;
+      });
+      expect(run.output()).not.toContain('restarting');
+      expect(readClusterFile(clusterFile).frontEnds[0].pid).toBe(content.frontEnds[0].pid);
+      run.child.kill('SIGINT');
+      expect(await exited(run.child)).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an unknown restart policy with exit code 2', async () => {
+    const run = startCluster(tmpdir(), '--restart', 'sometimes');
+    expect(await exited(run.child)).toBe(2);
+    expect(run.output()).toContain('--restart must be on-failure or never');
   });
 
   it('refuses an unknown flag with the usage and exit code 2', async () => {

@@ -98,8 +98,24 @@ describe('the dispatcher role', () => {
     await client.releaseServer(fakes[0].url);
     expect(await client.getServer()).toBe(fakes[0].url);
     expect(await client.servers()).toEqual([
-      { id: 'fe1', url: fakes[0].url, load: 1, alive: true, assigned: 3 },
-      { id: 'fe2', url: fakes[1].url, load: 1, alive: true, assigned: 1 },
+      {
+        id: 'fe1',
+        url: fakes[0].url,
+        load: 1,
+        alive: true,
+        assigned: 3,
+        source: 'configured',
+        inFlight: 0,
+      },
+      {
+        id: 'fe2',
+        url: fakes[1].url,
+        load: 1,
+        alive: true,
+        assigned: 1,
+        source: 'configured',
+        inFlight: 0,
+      },
     ]);
     expect(events).toContain('dispatcher:assigned');
   });

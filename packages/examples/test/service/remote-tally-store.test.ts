@@ -172,3 +172,102 @@ describe('RemoteTallyStore.start', () => {
     }
   });
 });
+
+describe('a db that restarts', () => {
+  /** A db node on `listen` serving `store` (which outlives the node, as a file store's data does). */
+  function dbNode(
+    store: TallyStore,
+    listen: string,
+    members: string[],
+    leaseMs: number,
+  ): MedalsNode {
+    return createNode({
+      id: 'db',
+      transport: tcp({ listen }),
+      members,
+      plugins: [tallyStoreServer(store, { leaseMs })],
+    });
+  }
+
+  it('acknowledges writes once every front-end dropped its cache, and none serves a value of its previous run', async () => {
+    const leaseMs = 3_000;
+    const members = ['db', 'fa', 'fb'];
+    const store = new MemoryTallyStore();
+    let db = dbNode(store, '127.0.0.1:0', members, leaseMs);
+    const frontEnds = ['fa', 'fb'].map((id) =>
+      createNode({ id, transport: tcp({ listen: '127.0.0.1:0' }), members }),
+    );
+    const nodes = [db, ...frontEnds];
+    await Promise.all(nodes.map((node) => node.listen()));
+    for (const node of nodes) {
+      for (const peer of nodes) {
+        if (peer !== node) node.transport.addPeer(peer.id, peer.transport.address);
+      }
+    }
+    await Promise.all(frontEnds.map((node) => node.start()));
+    const [reader, writer] = frontEnds.map(
+      (node) => new RemoteTallyStore({ transport: node.transport, db: 'db', cache: true, leaseMs }),
+    );
+    // The front-ends wait for the db, and answer its resets meanwhile.
+    const starting = Promise.all([reader.start(), writer.start()]);
+    await db.start();
+    await starting;
+    try {
+      const firstRun = Date.now();
+      await writer.incrementMedal('Gaul', 'gold', 'first-run');
+      expect(Date.now() - firstRun).toBeLessThan(leaseMs / 2);
+      expect((await reader.getMedalTally('Gaul')).gold).toBe(1);
+      expect(reader.cachedKeys).toBe(1);
+
+      const address = db.transport.address.replace('tcp://', '');
+      await db.stop();
+      db = dbNode(store, address, members, leaseMs);
+      await db.listen();
+      for (const node of frontEnds) db.transport.addPeer(node.id, node.transport.address);
+      const started = Date.now();
+      await db.start();
+      // Retried, as a client retries a 503, until the front-end's link to the db is back.
+      for (;;) {
+        try {
+          await writer.incrementMedal('Gaul', 'gold', 'second-run');
+          break;
+        } catch (err) {
+          if (Date.now() - started > leaseMs) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      }
+      // Without the resets it would wait out the whole lease of its previous run.
+      expect(Date.now() - started).toBeLessThan(leaseMs / 2);
+      expect((await reader.getMedalTally('Gaul')).gold).toBe(2);
+    } finally {
+      await Promise.all([reader.stop(), writer.stop()]);
+      await Promise.all(frontEnds.map((node) => node.stop()));
+      await db.stop();
+    }
+  }, 30_000);
+
+  it('waits out a lease before its first write when a front-end cannot be told to drop its cache', async () => {
+    const leaseMs = 400;
+    // `ghost` is a member nobody can reach: it might still serve what it cached from a previous run.
+    const members = ['db', 'fe', 'ghost'];
+    const db = dbNode(new MemoryTallyStore(), '127.0.0.1:0', members, leaseMs);
+    const frontEnd = createNode({ id: 'fe', transport: tcp({ listen: '127.0.0.1:0' }), members });
+    await Promise.all([db.listen(), frontEnd.listen()]);
+    db.transport.addPeer('fe', frontEnd.transport.address);
+    frontEnd.transport.addPeer('db', db.transport.address);
+    await frontEnd.start();
+    const remote = new RemoteTallyStore({ transport: frontEnd.transport, db: 'db', leaseMs });
+    const starting = remote.start();
+    const started = Date.now();
+    await db.start();
+    try {
+      await starting;
+      await remote.incrementMedal('Gaul', 'gold', 'op');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(leaseMs - 20);
+    } finally {
+      await remote.stop();
+      await frontEnd.stop();
+      await db.stop();
+    }
+  });
+});

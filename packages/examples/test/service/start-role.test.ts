@@ -23,7 +23,7 @@ describe('startRole', () => {
     ).rejects.toThrow(/db/);
     await expect(
       startRole({ role: 'dispatcher', id: 'dispatcher' }, testOptions()),
-    ).rejects.toThrow(/frontEnds/);
+    ).rejects.toThrow(/needs front-ends, or the cluster secret \(MEDALS_SECRET\)/);
   });
 
   it('rejects when its port is taken, and stops idempotently once started', async () => {

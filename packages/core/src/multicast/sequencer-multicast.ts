@@ -233,6 +233,8 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
   readonly #senderSeqs = new Map<NodeId, number>();
   #joinInFlight = false;
   #fetchInFlight = false;
+  /** A state transfer to catch up with the view is under way. */
+  #catchingUp = false;
   #joinWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
 
   // Sender: its own messages until delivered.
@@ -519,13 +521,8 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     let epoch = this.#epochJoined;
     for (const reply of replies.values()) epoch = Math.max(epoch, reply.epoch);
     const view = { term, epoch: epoch + 1, replicas: this.replicas, self: this.#self };
-    const { sequencer, lost } = TermSequencer.fromRecovery(view, replies);
-    if (lost > 0) {
-      this.#report(
-        'ERR_SEQUENCER_TRUNCATED',
-        `term ${term}: ${lost} delivered position(s) up to ${sequencer.start - 1} are held by no replica that answered; members behind them skip ahead`,
-      );
-    }
+    // Positions delivered by some but held by none (`lost`) were decided: members behind them catch up by state transfer.
+    const { sequencer } = TermSequencer.fromRecovery(view, replies);
     this.#sequencer = sequencer;
     this.#admissions.clear();
     this.#commitAnnounced = sequencer.commit;
@@ -877,11 +874,13 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
   async #enterView(reply: JoinReply, from: NodeId): Promise<void> {
     if (!this.#stillCurrent(reply.term, from)) return;
     if (!this.#joined) {
-      if (!(await this.#takeState(reply, from))) return;
+      if (!(await this.#takeState(reply))) return;
       this.#catchUpTo = reply.commit;
     }
     if (!this.#stillCurrent(reply.term, from)) return;
-    if (this.#delivered + 1 < reply.start) this.#skipTo(reply.start, from);
+    if (this.#delivered + 1 < reply.start && !(await this.#catchUp(reply.term, reply.start, from)))
+      return;
+    if (!this.#stillCurrent(reply.term, from)) return;
     this.#installed = { term: reply.term, epoch: reply.epoch, leader: from };
     if (reply.epoch > this.#epochJoined) this.#epochJoined = reply.epoch;
     if (reply.term > this.#promised) this.#promised = reply.term;
@@ -914,32 +913,71 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
    * takes the application states from another member that delivered at
    * least up to the view's oldest held position. Returns whether it did.
    */
-  async #takeState(reply: JoinReply, from: NodeId): Promise<boolean> {
-    let seq = reply.start - 1;
-    let states: Record<string, unknown> = {};
-    let donor: NodeId = from;
+  async #takeState(reply: JoinReply): Promise<boolean> {
+    const seq = reply.start - 1;
     if (seq > 0 && this.#isMember) {
       const transferred = await this.#fetchState(reply.term, seq);
       if (!transferred || this.#joined) return false;
-      ({ seq, states, donor } = transferred);
-      for (const [sender, senderSeq] of transferred.senderSeqs)
-        this.#senderSeqs.set(sender, senderSeq);
+      this.#installState(transferred);
+    } else {
+      this.#delivered = seq;
+      this.#stored = seq;
+      this.#retainedFrom = seq + 1;
+      this.#lastAckDelivered = seq;
     }
     this.#joined = true;
-    this.#delivered = seq;
-    this.#stored = seq;
-    this.#retainedFrom = seq + 1;
-    this.#lastAckDelivered = seq;
     const previous = Math.max(reply.lastSenderSeq, this.#senderSeqs.get(this.#self) ?? 0);
     if (previous > this.#lastSenderSeq) this.#lastSenderSeq = previous;
-    if (seq > 0 && this.#isMember) {
-      const names = this.#states.restore(states, seq);
-      this.#events.emit('stateTransferred', { node: this.#self, from: donor, seq, states: names });
-    }
     const waiters = this.#joinWaiters;
     this.#joinWaiters = [];
     for (const w of waiters) w.resolve();
     return true;
+  }
+
+  /**
+   * Catches up with a view that no longer holds the positions after this
+   * replica's last delivery (it lagged beyond retention, or the recovery
+   * found them delivered by some but held by none): a member takes the
+   * application states from a member that delivered past them, since
+   * skipping them would leave its states behind everyone's; a replica
+   * outside the group has no states and skips. Returns whether it did.
+   */
+  async #catchUp(term: number, start: number, from: NodeId): Promise<boolean> {
+    if (!this.#isMember) {
+      this.#skipTo(start, from);
+      return true;
+    }
+    if (this.#catchingUp) return false;
+    this.#catchingUp = true;
+    try {
+      const transferred = await this.#fetchState(term, start - 1);
+      if (!transferred || this.#stopped) return false;
+      if (transferred.seq > this.#delivered) this.#installState(transferred);
+      return this.#delivered + 1 >= start;
+    } finally {
+      this.#catchingUp = false;
+    }
+  }
+
+  /** Takes the states another member held right after position `seq`, and goes on from there. */
+  #installState(transferred: StateReply & { donor: NodeId }): void {
+    const { seq, states, donor } = transferred;
+    for (const [sender, senderSeq] of transferred.senderSeqs) {
+      if (senderSeq > (this.#senderSeqs.get(sender) ?? 0)) this.#senderSeqs.set(sender, senderSeq);
+    }
+    for (const position of this.#received.keys())
+      if (position <= seq) this.#received.delete(position);
+    this.#delivered = seq;
+    if (this.#stored < seq) this.#stored = seq;
+    this.#retainedFrom = seq + 1;
+    this.#lastAckDelivered = seq;
+    // Our own messages up to what the donor delivered are delivered: they leave the pending ones.
+    const own = this.#senderSeqs.get(this.#self) ?? 0;
+    for (const senderSeq of this.#pending.keys())
+      if (senderSeq <= own) this.#pending.delete(senderSeq);
+    if (own > this.#lastOwnReceived) this.#lastOwnReceived = own;
+    const names = this.#states.restore(states, seq);
+    this.#events.emit('stateTransferred', { node: this.#self, from: donor, seq, states: names });
   }
 
   async #fetchState(
@@ -1015,7 +1053,10 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
       );
       return;
     }
-    if (reply.start > this.#delivered + 1) this.#skipTo(reply.start, leader);
+    if (reply.start > this.#delivered + 1) {
+      void this.#catchUp(term, reply.start, leader).then(() => this.#drain());
+      return;
+    }
     const before = this.#stored;
     this.#receive(reply.entries, leader);
     this.#drain();

@@ -362,20 +362,38 @@ export class MulticastRecorder<T = unknown> {
   readonly #delivered = new Map<string, Delivery<T>[]>();
   readonly #multicast = new Map<NodeId, MulticastRecord<T>[]>();
   readonly #joinedAt = new Map<string, number>();
+  /** The key each attached node or incarnation records under now (a new one after a mid-way state transfer). */
+  readonly #segments = new Map<string, string>();
 
   /**
    * Starts recording the deliveries of `node` (a node id, or an incarnation's
    * key such as `n2#2`); returns a function that stops.
    */
   attach(node: string, multicast: OrderedMulticast<T>): () => void {
-    const list = this.#delivered.get(node) ?? [];
-    this.#delivered.set(node, list);
-    return multicast.onDeliver((delivery) => list.push(delivery));
+    this.#segments.set(node, node);
+    if (!this.#delivered.has(node)) this.#delivered.set(node, []);
+    return multicast.onDeliver((delivery) =>
+      this.#delivered.get(this.#segments.get(node)!)!.push(delivery),
+    );
   }
 
-  /** Records that incarnation `node` rejoined with the state as of position `seq`. */
+  /**
+   * Records that `node` (or incarnation) took the state as of position
+   * `seq` by state transfer and delivers from the next. If it had delivered
+   * before (it caught up with a group that no longer held what it missed),
+   * what follows is recorded apart, under `${node}@${seq}`, as a new stretch
+   * of deliveries.
+   */
   joined(node: string, seq: number): void {
-    this.#joinedAt.set(node, seq);
+    const current = this.#segments.get(node) ?? node;
+    if ((this.#delivered.get(current) ?? []).length === 0) {
+      this.#joinedAt.set(current, seq);
+      return;
+    }
+    const next = `${node}@${seq}`;
+    this.#segments.set(node, next);
+    this.#delivered.set(next, []);
+    this.#joinedAt.set(next, seq);
   }
 
   /**
@@ -405,7 +423,7 @@ export class MulticastRecorder<T = unknown> {
     list.push(record);
   }
 
-  /** What `node` (or incarnation) delivered so far. */
+  /** What `node` (or incarnation, or stretch) delivered so far. */
   deliveredBy(node: string): readonly Delivery<T>[] {
     return this.#delivered.get(node) ?? [];
   }
@@ -422,7 +440,7 @@ export class MulticastRecorder<T = unknown> {
         ]),
       ),
       ...(this.#joinedAt.size > 0 ? { joinedAt: Object.fromEntries(this.#joinedAt) } : {}),
-      ...(correct ? { correct } : {}),
+      ...(correct ? { correct: correct.map((key) => this.#segments.get(key) ?? key) } : {}),
     };
   }
 }

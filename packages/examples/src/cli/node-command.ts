@@ -25,6 +25,7 @@ options:
   --db <id>                       which node is the db (db)
   --front-ends id=url,…           dispatcher: front-ends' REST URLs, served until they register
   --dispatcher <url>              frontend: register there (needs MEDALS_SECRET), e.g. http://127.0.0.1:8000
+  --incarnation <n>               which start of this node this is (1, then +1 at each restart; default 1)
   --clock-offset <ms>             start with the clock this far ahead (negative: behind)
   --log-level error|warn|info|debug   (info)
 ${serviceFlagsUsage}`;
@@ -49,6 +50,7 @@ export function parseNodeArgs(args: string[]): {
       db: { type: 'string' },
       'front-ends': { type: 'string' },
       dispatcher: { type: 'string' },
+      incarnation: { type: 'string' },
       'clock-offset': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       ...serviceFlags,
@@ -75,6 +77,9 @@ export function parseNodeArgs(args: string[]): {
       throw new UsageError('--dispatcher must be a base URL such as http://127.0.0.1:8000');
     }
     spec.dispatcher = values.dispatcher;
+  }
+  if (values.incarnation !== undefined) {
+    spec.incarnation = integerFlag('incarnation', values.incarnation, 1, Number.MAX_SAFE_INTEGER);
   }
   const options = serviceOptionsFromFlags(values);
   if (values['clock-offset'] !== undefined) {

@@ -137,7 +137,9 @@ export class NodeProcessGroup extends EventEmitter<NodeProcessGroupEvents> {
     if (previous.exit === undefined) {
       return Promise.reject(new Error(`${id} not restarted: it is still running`));
     }
-    return this.#fork(previous.spec, previous.options);
+    // The new process is the node's next incarnation: it knows it lost its memory.
+    const incarnation = (previous.spec.incarnation ?? 1) + 1;
+    return this.#fork({ ...previous.spec, incarnation }, previous.options);
   }
 
   #fork(spec: NodeSpec, options: ServiceOptions): Promise<LaunchedNode> {
@@ -277,6 +279,7 @@ export function nodeArgs(spec: NodeSpec, options: ServiceOptions, logLevel: LogL
   if (spec.db !== undefined) args.push('--db', spec.db);
   if (spec.frontEnds !== undefined) args.push('--front-ends', formatAddressList(spec.frontEnds));
   if (spec.dispatcher !== undefined) args.push('--dispatcher', spec.dispatcher);
+  if (spec.incarnation !== undefined) args.push('--incarnation', String(spec.incarnation));
   if (options.clockOffsetMs !== undefined) args.push(`--clock-offset=${options.clockOffsetMs}`);
   return [...args, ...serviceFlagArgs(options)];
 }

@@ -157,6 +157,12 @@ export interface NodeSpec {
    * none (the dispatcher must be configured with the front-end's URL).
    */
   dispatcher?: string;
+  /**
+   * Which start of this node this is, from 1: whoever restarts a node after
+   * a crash counts up (`medals cluster`'s supervisor does), so the
+   * algorithms know it lost its memory (`Tokens.Incarnation`). Default 1.
+   */
+  incarnation?: number;
 }
 
 /** A role started by {@link startRole}. */

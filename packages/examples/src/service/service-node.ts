@@ -45,6 +45,7 @@ export function createServiceNode(
     clock: new AdjustableClock(undefined, { offsetMs: options.clockOffsetMs ?? 0 }),
     // Every message of the service is plain JSON, and JSON is the cheaper codec per message.
     codec: new JsonCodec(),
+    incarnation: spec.incarnation ?? 1,
     plugins: [...servicePlugins(role, topology, options), ...extra],
   });
   return { node, topology };

@@ -7,7 +7,7 @@ import { codecSuite } from './suites/codec';
 import { electionSuite } from './suites/election';
 import { memoryNetworkSuite } from './suites/memory-network';
 import { lamportMulticastSuite } from './suites/multicast-lamport';
-import { lamportRecoverySuite } from './suites/recovery-lamport';
+import { recoverySuite } from './suites/recovery';
 import { sequencerMulticastSuite } from './suites/multicast-sequencer';
 import { storeSuite } from './suites/store';
 
@@ -19,8 +19,8 @@ const suites: BenchSuite[] = [
   electionSuite,
   clockSyncSuite,
   lamportMulticastSuite,
-  lamportRecoverySuite,
   sequencerMulticastSuite,
+  recoverySuite,
 ];
 
 async function main(): Promise<void> {

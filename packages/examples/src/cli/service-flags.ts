@@ -33,7 +33,7 @@ export const serviceFlagsUsage = `service options:
   --election bully|ring           leader election among db and front-ends (bully)
   --clock-sync berkeley|cristian|off   clock sync run by the leader (berkeley)
   --clock-sync-interval <ms>      time between clock sync rounds (the algorithm's default)
-  --multicast lamport|sequencer   totally ordered multicast among front-ends (lamport)
+  --multicast lamport|sequencer   totally ordered multicast among front-ends (sequencer)
   --raffle-every <n>              every nth request enters the raffle (100)
   --raffle-draw-interval <ms>     time between raffle draws; 0 draws none (10000)
   --store memory|file|postgres    the db's tally store (file)

@@ -59,7 +59,12 @@ export interface ServiceOptions {
   clockSync: 'berkeley' | 'cristian' | 'off';
   /** Time between clock sync rounds, in ms. Default: the algorithm's own (10,000). */
   clockSyncIntervalMs?: number;
-  /** Totally ordered multicast among the front-ends, feeding the raffle. Default `'lamport'`. */
+  /**
+   * Totally ordered multicast among the front-ends, feeding the raffle.
+   * Default `'sequencer'`: the db sequences and holds the order with the
+   * front-ends, so the raffle goes on while any one node is away; Lamport's
+   * group is the front-ends alone, so with two it stops while one is away.
+   */
   multicast: 'lamport' | 'sequencer';
   /** Every how many requests (in the global order) one enters the raffle. Default 100. */
   raffleEvery: number;
@@ -113,7 +118,7 @@ export const defaultServiceOptions: ServiceOptions = Object.freeze({
   transport: 'tcp',
   election: 'bully',
   clockSync: 'berkeley',
-  multicast: 'lamport',
+  multicast: 'sequencer',
   raffleEvery: 100,
   store: 'file',
   dataDir: '.medals/data',

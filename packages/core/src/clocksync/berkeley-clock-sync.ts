@@ -200,9 +200,11 @@ export class BerkeleyClockSync implements ClockSync, Startable {
   /**
    * Runs one round and resolves with its report. On the leader the round
    * runs here, after any round already in progress; on another member the
-   * leader is asked to run one. Rejects with `NotLeaderError` when no leader
-   * is known, when the node asked turns out not to lead, or when the leader
-   * does not act as leader (yet, or any more: see `Election.acting`).
+   * leader is asked to run one. A leader just elected runs it once its lease
+   * guard has passed (`Election.acting`), waiting up to `pollTimeoutMs`.
+   * Rejects with `NotLeaderError` when no leader is known, when the node
+   * asked turns out not to lead, or when the leader does not act as leader
+   * within that wait (or any more).
    */
   syncOnce(): Promise<ClockSyncReport> {
     if (this.#stopped) return Promise.reject(new AbortError(`${COMPONENT} is stopped`));
@@ -250,6 +252,7 @@ export class BerkeleyClockSync implements ClockSync, Startable {
   async #runRound(): Promise<ClockSyncReport> {
     const { nodeId: self, clock, scheduler, events } = this.#c;
     const term = this.#election.term;
+    await this.#untilActing(term);
     this.#checkStillLeading(term);
     this.#roundInFlight = true;
     try {
@@ -313,6 +316,27 @@ export class BerkeleyClockSync implements ClockSync, Startable {
       return report;
     } finally {
       this.#roundInFlight = false;
+    }
+  }
+
+  /**
+   * A round asked of a leader still inside its lease guard (just elected)
+   * waits for the guard to pass, up to the poll timeout, rather than fail:
+   * the caller of `syncOnce()` only knows who leads, not when it may act.
+   */
+  async #untilActing(term: number): Promise<void> {
+    const election = this.#election;
+    if (election.acting || !election.isLeader || election.term !== term) return;
+    let unsubscribe: (() => void) | undefined;
+    const acting = new Promise<void>((resolve) => {
+      unsubscribe = election.onActing((change) => {
+        if (change.acting && change.term === term) resolve();
+      });
+    });
+    try {
+      await Promise.race([acting, this.#c.scheduler.sleep(this.#pollTimeoutMs)]);
+    } finally {
+      unsubscribe?.();
     }
   }
 

@@ -46,10 +46,12 @@ export function servicePlugins(
   const timeoutMs = options.failureTimeoutMs ?? DEFAULT_FAILURE_TIMEOUT_MS;
   const plugins: Plugin[] = [
     heartbeat({ intervalMs: timeoutMs / 5, timeoutMs }),
-    // The leader's lease covers the detector's timeout: it must know the real one.
+    // The leader's lease covers the detector's timeout: it must know the real one. A node
+    // that comes back follows the leader in place rather than take over: a new leader
+    // waits out its lease guard before it acts, so every take-over pauses the order.
     options.election === 'ring'
       ? ring({ failureTimeoutMs: timeoutMs })
-      : bully({ failureTimeoutMs: timeoutMs }),
+      : bully({ failureTimeoutMs: timeoutMs, preemptive: false }),
   ];
   const interval =
     options.clockSyncIntervalMs === undefined ? {} : { intervalMs: options.clockSyncIntervalMs };

@@ -505,13 +505,7 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
   }
 
   #syncAll(sequencer: TermSequencer): void {
-    const sync: Sync = {
-      term: sequencer.term,
-      epoch: sequencer.epoch,
-      head: sequencer.head,
-      stable: sequencer.stable,
-      commit: sequencer.commit,
-    };
+    const sync = sequencer.sync();
     for (const replica of this.replicas) {
       if (replica !== this.#self) this.#send(replica, SYNC, sync);
     }
@@ -1210,13 +1204,7 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     const sequencer = this.#activeSequencer();
     if (sequencer) {
       sequencer.advanceStable(this.#maxRetained);
-      const sync: Sync = {
-        term: sequencer.term,
-        epoch: sequencer.epoch,
-        head: sequencer.head,
-        stable: sequencer.stable,
-        commit: sequencer.commit,
-      };
+      const sync = sequencer.sync();
       for (const replica of sequencer.lagging(this.#isAlive)) this.#send(replica, SYNC, sync);
     }
   }

@@ -1,6 +1,6 @@
 import { InvalidMessageError } from '../contracts/errors';
 import type { NodeId } from '../contracts/transport';
-import type { FetchReply, JoinReply, OrderedEntry, RecoverReply } from './sequencer-messages';
+import type { FetchReply, JoinReply, OrderedEntry, RecoverReply, Sync } from './sequencer-messages';
 
 /** What {@link TermSequencer.fromRecovery} learned besides the sequencer itself. */
 export interface RecoveryOutcome {
@@ -185,6 +185,17 @@ export class TermSequencer {
   /** The lowest position still held. */
   get start(): number {
     return this.#base + 1;
+  }
+
+  /** Where this view stands, as a sync message tells the replicas. */
+  sync(): Sync {
+    return {
+      term: this.term,
+      epoch: this.epoch,
+      head: this.head,
+      stable: this.#stable,
+      commit: this.#commit,
+    };
   }
 
   /** Every entry still held, oldest first (what the view announces after recovery). */

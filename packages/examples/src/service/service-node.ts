@@ -69,6 +69,7 @@ export function describeNode(node: MedalsNode): Record<string, unknown> {
   return {
     leader: election?.leader ?? null,
     term: election?.term ?? 0,
+    acting: election?.acting ?? false,
     clockOffsetMs: node.clock.offsetMs,
     clock: node.clock.now(),
     delivered: multicast?.deliveredCount ?? null,

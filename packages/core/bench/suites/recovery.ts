@@ -31,11 +31,11 @@ const MULTICASTS: readonly { name: string; plugins: () => Plugin[] }[] = [
 ];
 
 /**
- * Virtual ms from the restart of n3 (crashed at 1 s, restarted at 2 s) to
+ * Virtual ms from the restart of n1 (crashed at 1 s, restarted at 2 s) to
  * its new incarnation's first delivery in the total order, in a group of
  * three where every live member multicasts every 10 ms, on 1–5 ms links.
- * Under bully n3 is the highest member, so the sequencer's figure includes
- * its taking over again.
+ * n1 is the lowest member, so under bully it comes back as a follower: the
+ * figure is the rejoin (view change and state transfer), not a take-over.
  */
 async function rejoinMs(seed: number, plugins: Plugin[]): Promise<number> {
   const sim = new Simulation({
@@ -44,13 +44,13 @@ async function rejoinMs(seed: number, plugins: Plugin[]): Promise<number> {
     plugins,
     conditions: { latency: { min: 1, max: 5 } },
     faults: [
-      { at: CRASH_AT, type: 'crash', node: 'n3' },
-      { at: RESTART_AT, type: 'restart', node: 'n3' },
+      { at: CRASH_AT, type: 'crash', node: 'n1' },
+      { at: RESTART_AT, type: 'restart', node: 'n1' },
     ],
   });
   let firstDelivery: number | undefined;
   sim.onNodeStarted((id, incarnation, node) => {
-    if (id !== 'n3' || incarnation < 2) return;
+    if (id !== 'n1' || incarnation < 2) return;
     node.events.on('delivered', () => {
       firstDelivery ??= sim.scheduler.now();
     });

@@ -69,11 +69,15 @@ export async function runCluster(args: string[]): Promise<number> {
 
   const log = new EventLog(logLevel);
   const group = new NodeProcessGroup({ logLevel });
-  group.on('event', (node, event, data) => log.event(node, event, data));
+  let stopping = false;
+  group.on('event', (node, event, data) => {
+    // While everything stops, the dispatcher goes first: front-ends failing to reach it is expected.
+    if (stopping && event === 'frontend:unregistered') return;
+    log.event(node, event, data);
+  });
   group.on('output', (node, stream, line) =>
     log.line(stream === 'stderr' ? 'warn' : 'debug', node, line),
   );
-  let stopping = false;
   let requestStop: (reason: string) => void = () => undefined;
   const everyNodeExited = 'every node exited';
   let supervised = false;

@@ -249,6 +249,82 @@ describe('LamportMulticast', () => {
     expect(b.deliveredCount).toBe(1);
   });
 
+  it('takes back a member of a group of two that crashed and restarted, before or after the survivor suspected it, and both deliver the same', async () => {
+    for (const downMs of [50, 500]) {
+      const sim = new Simulation({
+        seed: 9,
+        nodes: ['a', 'b'],
+        plugins: [heartbeat({ intervalMs: 20, timeoutMs: 200 }), lamportMulticast()],
+        conditions: { latency: 1 },
+      });
+      sims.push(sim);
+      await sim.start();
+      await sim.runFor(20);
+      const of = (id: NodeId) =>
+        sim.node(id).resolve(Tokens.OrderedMulticast) as OrderedMulticast<string>;
+      const recorder = new MulticastRecorder<string>();
+      recorder.attach('a', of('a'));
+      recorder.attach('b', of('b'));
+      await recorder.multicast('a', of('a'), 'before');
+      await recorder.multicast('b', of('b'), 'in flight');
+      await sim.crash('b');
+      await sim.runFor(downMs);
+      await sim.restart('b');
+      recorder.attach('b#2', of('b'));
+      await sim.runFor(1_500);
+      await recorder.multicast('a', of('a'), 'from a');
+      await recorder.multicast('b', of('b'), 'from b', 'b#2');
+      await sim.runFor(300);
+      const a = recorder.deliveredBy('a');
+      expect(a.map((d) => d.payload)).toEqual(
+        expect.arrayContaining(['before', 'from a', 'from b']),
+      );
+      const joinedAt = (sim.history.events('stateTransferred', 'b')[0]?.data as { seq: number })
+        .seq;
+      expect(recorder.deliveredBy('b#2')).toEqual(a.filter((d) => d.seq > joinedAt));
+      assertMulticastHistory({ ...recorder.history(['a', 'b#2']), joinedAt: { 'b#2': joinedAt } });
+    }
+  });
+
+  // The restarted n3 does not vouch for its state; n1 and n2 each suspect the other as the
+  // partition heals, so no view keeps a majority and the group re-forms by a merge.
+  it('re-forms the group when a partition heals as the failure detector’s timeout runs out and no member is in a majority view', async () => {
+    const run = async (mergeAfterMs: number) => {
+      const { sim, multicastOf, recorder } = await start({ seed: 2, options: { mergeAfterMs } });
+      await recorder.multicast('n1', multicastOf('n1'), 'first');
+      await sim.runFor(100);
+      await sim.crash('n3');
+      await sim.runFor(400);
+      await sim.restart('n3');
+      recorder.attach('n3#2', multicastOf('n3'));
+      await sim.runFor(1);
+      sim.partition(['n1'], ['n2', 'n3']);
+      await recorder.multicast('n2', multicastOf('n2'), 'cut off');
+      await sim.runFor(190);
+      sim.heal();
+      await sim.runFor(2_500);
+      return { sim, multicastOf, recorder };
+    };
+    // Without a merge (one that would come too late to matter), the group stays stopped.
+    const stuck = await run(1e9);
+    await expect(stuck.multicastOf('n2').multicast('refused')).rejects.toBeInstanceOf(
+      NoQuorumError,
+    );
+    const { sim, multicastOf, recorder } = await run(1_000);
+    await recorder.multicast('n1', multicastOf('n1'), 'after');
+    await recorder.multicast('n3', multicastOf('n3'), 'restarted', 'n3#2');
+    await sim.runFor(300);
+    const n1 = recorder.deliveredBy('n1').map((d) => d.payload);
+    expect(n1).toEqual(['first', 'cut off', 'after', 'restarted']);
+    expect(recorder.deliveredBy('n2').map((d) => d.payload)).toEqual(n1);
+    const joinedAt = (sim.history.events('stateTransferred', 'n3')[0]?.data as { seq: number }).seq;
+    expect(recorder.deliveredBy('n3#2').map((d) => d.payload)).toEqual(n1.slice(joinedAt));
+    assertMulticastHistory({
+      ...recorder.history(['n1', 'n2', 'n3#2']),
+      joinedAt: { 'n3#2': joinedAt },
+    });
+  });
+
   it('takes a restarted member back with the registered state; its positions continue the group’s and its ids are new', async () => {
     const { sim, multicastOf, recorder } = await start({ seed: 4 });
     const logs = new Map<NodeId, string[]>();

@@ -708,9 +708,12 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     const peerView = (n - ack.excluded.length) * 2;
     if (ack.excluded.includes(this.#self) && ack.lives[self] === this.#lives[self]) {
       // Two sides that excluded each other: the side without a majority gives way; between
-      // two halves of an even group, the smaller view, then the higher id.
+      // two halves of an even group, the smaller view, then the higher id. A process no
+      // majority knows yet gives way to any: the peer excluded its predecessor (a group of
+      // two whose member restarted before the survivor suspected it).
       const mine = this.#view.size * 2;
-      const yields = peerView > n || (peerView === n && (mine < n || peerId < this.#self));
+      const yields =
+        peerView > n || (peerView === n && (mine < n || peerId < this.#self || !this.#confirmed));
       if (yields && (this.#view.has(peerId) || mine <= n)) {
         this.#leave(peerId);
         return false;

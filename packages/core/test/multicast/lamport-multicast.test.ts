@@ -345,6 +345,39 @@ describe('LamportMulticast', () => {
     });
   });
 
+  // n3 delivers n2's message and crashes before n2 hears that it may deliver it too; n1, cut
+  // off, holds a message of its own that sorts before it. Merging n1 and n2 must start from
+  // n2's state (the later proven view), or position 2 would hold two different messages.
+  it('starts a merged view from the member that saw the latest proven view, keeping what a crashed member delivered', async () => {
+    const { sim, multicastOf, recorder } = await start({ seed: 3 });
+    await recorder.multicast('n1', multicastOf('n1'), 'first');
+    await sim.runFor(100);
+    sim.partition(['n1'], ['n2', 'n3']);
+    await recorder.multicast('n1', multicastOf('n1'), 'cut off');
+    await sim.runFor(400);
+    await recorder.multicast('n2', multicastOf('n2'), 'seen by n3');
+    await sim.runFor(1.5);
+    expect(recorder.deliveredBy('n3').map((d) => d.payload)).toEqual(['first', 'seen by n3']);
+    expect(recorder.deliveredBy('n2').map((d) => d.payload)).toEqual(['first']);
+    await sim.crash('n3');
+    await sim.runFor(400);
+    sim.heal();
+    await sim.runFor(300);
+    await sim.restart('n3');
+    recorder.attach('n3#2', multicastOf('n3'));
+    await sim.runFor(2_500);
+    await recorder.multicast('n2', multicastOf('n2'), 'after');
+    await sim.runFor(300);
+    const n2 = recorder.deliveredBy('n2').map((d) => d.payload);
+    expect(n2).toEqual(['first', 'seen by n3', 'cut off', 'after']);
+    expect(recorder.deliveredBy('n1').map((d) => d.payload)).toEqual(n2);
+    const joinedAt = (sim.history.events('stateTransferred', 'n3')[0]?.data as { seq: number }).seq;
+    assertMulticastHistory({
+      ...recorder.history(['n1', 'n2', 'n3#2']),
+      joinedAt: { 'n3#2': joinedAt },
+    });
+  });
+
   it('takes a restarted member back with the registered state; its positions continue the group’s and its ids are new', async () => {
     const { sim, multicastOf, recorder } = await start({ seed: 4 });
     const logs = new Map<NodeId, string[]>();

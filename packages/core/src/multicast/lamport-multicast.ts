@@ -237,15 +237,50 @@ const COMPONENT = 'lamport-multicast';
  * a process multicasts only once a majority of the group has acknowledged
  * its incarnation (a member asks every other on start), so one that
  * crashed before any member heard from it is the only one that may be
- * taken for its predecessor. Two members that suspect each other while
- * both are in a majority's view make one of them rejoin.
+ * taken for its predecessor; one that no majority knows yet gives way to
+ * any peer that excluded its predecessor. Two members that suspect each
+ * other while both are in a majority's view make one of them rejoin. A view
+ * of exactly half the group delivers nothing but may take a member back
+ * (the other half, the member's former self included, cannot order either):
+ * the earliest such join goes ahead of what the view holds, since a join
+ * takes no position, so a group of two whose member restarted goes on.
  *
- * **Limits.** After a moment when no majority of the group is up and
+ * **Merge.** After a moment when no majority of the group is up and
  * connected (a crash while another member is cut off, or a partition that
  * heals just as the failure detector's timeout runs out, so that members
- * suspect each other all at once), no view keeps a majority and the group
- * stays stopped: re-forming it from minorities would need a Paxos-like
- * merge, which is not built.
+ * suspect each other all at once), no view keeps a majority. The group
+ * re-forms by a view change in the manner of Viewstamped Replication. Views
+ * are *proven*: every acknowledgement carries the sender's epoch and whether
+ * every member of its view (epoch, lives, exclusions) has acknowledged that
+ * same view to it, and a member delivers only once every member of its view
+ * says so (or shows it delivered a later join). A proven majority view gets
+ * a rank, `[epoch, sum of lives, excluded count]`: a member's views only
+ * move up in it, and two proven majority views share a member, so equal
+ * ranks mean one view. A member that has had no proven view that may order
+ * for `mergeAfterMs` gives its view up, asks to rejoin and, if it vouches
+ * for its state, proposes a ballot above every epoch it heard of (ballot mod
+ * N names the coordinator). Members not in a proven view that may order
+ * promise: they stop ordering, take no merge state of a lower ballot, and
+ * report whether they vouch, their rank and how far they delivered. A
+ * restarted process (`Tokens.Incarnation` above 1) does not vouch until a
+ * state transfer has caught it up: it may have lost what its predecessor
+ * held. With promises from a vouching majority, the coordinator names the
+ * base: the vouching member with the latest rank, then the most deliveries,
+ * then the lowest id. Every delivery anywhere was made in a proven majority
+ * view, whose members all hold what it delivered and rank at least as high;
+ * a majority of promises includes one, so the base's deliveries and
+ * hold-back queue hold every delivered message at its position. The base
+ * opens epoch `ballot` with the members that promised, excludes the others
+ * with what it holds of them as final, and sends each member a state
+ * transfer as for a join; members multicast again what the base never took.
+ * Acknowledgements of another epoch are not used: a member that hears of a
+ * proven majority view in a later epoch rejoins through it.
+ *
+ * **Limits.** Merges are only as live as the failure detector is accurate:
+ * a member suspected over and over keeps the group re-forming, and rival
+ * coordinators may duel for a while (attempts are spread at random). A
+ * member that promised a ballot that never completes may rejoin its old
+ * epoch by a join; the new epoch then waits on it and is never proven.
  *
  * **Untrusted input.** Shapes are checked with zod; a message from outside
  * the group, of a sender outside it, stamped or numbered absurdly far ahead,
@@ -1484,8 +1519,8 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
 
   /**
    * Promises `ballot`: stops ordering and answering as a view member, and
-   * takes no merge state of a lower ballot. If nothing is installed within
-   * `mergeAfterMs`, it goes on asking to rejoin.
+   * takes no merge state of a lower ballot. It keeps asking to rejoin; after
+   * `mergeAfterMs` without a state, it may propose a ballot of its own.
    */
   #enterMerging(ballot: number): void {
     this.#promised = ballot;

@@ -52,6 +52,15 @@ export class HoldBackQueue<M extends Stamped> {
     }
   }
 
+  /** Removes `message` wherever it is (a rare case: the queue is rebuilt). */
+  remove(message: M): boolean {
+    const rest = this.#heap.filter((m) => m !== message);
+    if (rest.length === this.#heap.length) return false;
+    this.#heap.length = 0;
+    for (const m of rest) this.push(m);
+    return true;
+  }
+
   /** Removes and returns the head. */
   shift(): M | undefined {
     const heap = this.#heap;

@@ -14,6 +14,12 @@ export const ACK = 'lamport.ack';
 export const JOIN = 'lamport.join';
 /** State transfer to a member the view took back (one-way). */
 export const STATE = 'lamport.state';
+/** A member that finds no majority view asks the others to re-form one under its ballot (one-way, repeated). */
+export const PREPARE = 'lamport.prepare';
+/** The answer to a `lamport.prepare`: a promise (with what the member holds) or a refusal (one-way). */
+export const PROMISE = 'lamport.promise';
+/** The coordinator's decision: who is in the new view and whose state it starts from (one-way). */
+export const INSTALL = 'lamport.install';
 
 const nodeId = z.string().min(1).max(256);
 // zod's int() already refuses anything outside the safe integers.
@@ -43,6 +49,14 @@ export function ackSchema(groupSize: number) {
     incs: z.array(count.max(0xffff_ffff)).length(groupSize),
     /** Set when the sender waits on this member's acknowledgement and wants it now. */
     request: z.boolean().optional(),
+    /** The sender's epoch: how many times the group was re-formed by a merge (the last ballot installed). */
+    epoch: count,
+    /**
+     * Whether every member of the sender's view has acknowledged that same
+     * view (epoch, lives and exclusions) to the sender. A member delivers
+     * only when every member of its view says so of its view.
+     */
+    proven: z.boolean(),
   });
 }
 export type AckBody = z.infer<ReturnType<typeof ackSchema>>;
@@ -103,6 +117,8 @@ export const joinRequestSchema = z.object({
   life: count,
   /** How many messages the asker has delivered. */
   delivered: count,
+  /** The asker's epoch. */
+  epoch: count,
 });
 export type JoinRequestBody = z.infer<typeof joinRequestSchema>;
 
@@ -117,9 +133,13 @@ export type JoinRequestBody = z.infer<typeof joinRequestSchema>;
  */
 export function stateSchema(groupSize: number) {
   return z.object({
-    /** The incarnation and new life of the member it is for. */
+    /** The incarnation and new life of the member it is for (unchanged by a merge). */
     inc: nonce,
-    life: positive,
+    life: count,
+    /** The sender's epoch; after a merge, the ballot that formed the view. */
+    epoch: count,
+    /** Set when the transfer completes a merge rather than a join. */
+    merge: z.boolean(),
     seq: count,
     clock: count,
     lives: z.array(count).length(groupSize),
@@ -137,3 +157,39 @@ export function stateSchema(groupSize: number) {
   });
 }
 export type StateBody = z.infer<ReturnType<typeof stateSchema>>;
+
+/** A merge's ballot: above every epoch; `ballot mod groupSize` names the coordinator's index (from 1). */
+export const prepareSchema = z.object({ ballot: positive });
+export type PrepareBody = z.infer<typeof prepareSchema>;
+
+/**
+ * A member's answer to a ballot. A promise means it stopped ordering and
+ * will take no state of an older ballot; it says whether the member vouches
+ * for what it holds (a restarted member does not until it has caught up),
+ * the rank of the last majority view it saw proven ([epoch, sum of lives,
+ * excluded count], later views rank higher) and how far it has delivered.
+ * A refusal says the ballot to beat.
+ */
+export const promiseSchema = z.object({
+  ballot: positive,
+  refused: z.boolean(),
+  above: count,
+  vouches: z.boolean(),
+  inc: nonce,
+  rank: z.array(count).length(3).nullable(),
+  delivered: count,
+});
+export type PromiseBody = z.infer<typeof promiseSchema>;
+
+/** The coordinator's decision for a ballot: the members of the new view (those that promised) and the one whose state it starts from. */
+export function installSchema(groupSize: number) {
+  return z.object({
+    ballot: positive,
+    base: nodeId,
+    members: z
+      .array(z.object({ id: nodeId, inc: nonce, delivered: count }))
+      .min(1)
+      .max(groupSize),
+  });
+}
+export type InstallBody = z.infer<ReturnType<typeof installSchema>>;

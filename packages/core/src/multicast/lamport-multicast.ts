@@ -19,28 +19,39 @@ import { Tokens } from '../contracts/tokens';
 import type { MessageContext, NodeId, Transport } from '../contracts/transport';
 import { LamportClock } from '../time/lamport-clock';
 import { FifoReceiveWindow } from './fifo-receive-window';
-import { HoldBackQueue } from './hold-back-queue';
+import { HoldBackQueue, stampedBefore } from './hold-back-queue';
 import { StateRegistry } from './state-registry';
 import type {
   AckBody,
   DataBody,
+  InstallBody,
   JoinControl,
   JoinRequestBody,
+  PrepareBody,
+  PromiseBody,
   StampedMessage,
   StateBody,
 } from './lamport-messages';
 import {
   ACK,
   DATA,
+  INSTALL,
   JOIN,
   MAX_BATCH,
   MAX_TRANSFER,
+  PREPARE,
+  PROMISE,
   STATE,
   ackSchema,
   dataSchema,
+  installSchema,
   joinRequestSchema,
+  prepareSchema,
+  promiseSchema,
   stateSchema,
 } from './lamport-messages';
+import type { ViewRank } from './lamport-merge';
+import { chooseBase, vouchingMajority } from './lamport-merge';
 
 /** Options of {@link lamportMulticast}. */
 export interface LamportMulticastOptions {
@@ -79,6 +90,14 @@ export interface LamportMulticastOptions {
    * messages in flight). Default 1,000,000.
    */
   maxTimestampLead?: number;
+  /**
+   * How long a member goes without a proven view that may order (a majority
+   * of the group, or half of it taking a member back) before it gives up its
+   * view, asks to rejoin and, if it vouches for its state, proposes a merge,
+   * in ms; attempts are spaced by as much again plus up to half of it at
+   * random. Longer than the failure detector's timeout. Default 1,000.
+   */
+  mergeAfterMs?: number;
 }
 
 /** What a {@link LamportMulticast} is built from; the plugin resolves these from the node's container. */
@@ -92,6 +111,8 @@ export interface LamportMulticastComponents {
   events: EventBus;
   /** The failure detector whose suspicions trigger view changes. Without one, a crashed member blocks delivery for good. */
   membership?: Membership;
+  /** Which start of this node this is (`Tokens.Incarnation`); above 1, it vouches in a merge only once caught up. Default 1. */
+  incarnation?: number;
 }
 
 /** A message in the hold-back queue. */
@@ -102,6 +123,11 @@ interface Held {
   readonly payload: unknown;
   /** Set on a join, a control message that takes no position. */
   readonly join?: JoinControl;
+}
+
+/** What took a member back: a join (its life moves on) or a merge (the view was re-formed around it). */
+interface TakenBack extends JoinControl {
+  readonly merge: boolean;
 }
 
 /** Backoff of one kind of retry toward one peer. */
@@ -211,15 +237,50 @@ const COMPONENT = 'lamport-multicast';
  * a process multicasts only once a majority of the group has acknowledged
  * its incarnation (a member asks every other on start), so one that
  * crashed before any member heard from it is the only one that may be
- * taken for its predecessor. Two members that suspect each other while
- * both are in a majority's view make one of them rejoin.
+ * taken for its predecessor; one that no majority knows yet gives way to
+ * any peer that excluded its predecessor. Two members that suspect each
+ * other while both are in a majority's view make one of them rejoin. A view
+ * of exactly half the group delivers nothing but may take a member back
+ * (the other half, the member's former self included, cannot order either):
+ * the earliest such join goes ahead of what the view holds, since a join
+ * takes no position, so a group of two whose member restarted goes on.
  *
- * **Limits.** After a moment when no majority of the group is up and
+ * **Merge.** After a moment when no majority of the group is up and
  * connected (a crash while another member is cut off, or a partition that
  * heals just as the failure detector's timeout runs out, so that members
- * suspect each other all at once), no view keeps a majority and the group
- * stays stopped: re-forming it from minorities would need a Paxos-like
- * merge, which is not built.
+ * suspect each other all at once), no view keeps a majority. The group
+ * re-forms by a view change in the manner of Viewstamped Replication. Views
+ * are *proven*: every acknowledgement carries the sender's epoch and whether
+ * every member of its view (epoch, lives, exclusions) has acknowledged that
+ * same view to it, and a member delivers only once every member of its view
+ * says so (or shows it delivered a later join). A proven majority view gets
+ * a rank, `[epoch, sum of lives, excluded count]`: a member's views only
+ * move up in it, and two proven majority views share a member, so equal
+ * ranks mean one view. A member that has had no proven view that may order
+ * for `mergeAfterMs` gives its view up, asks to rejoin and, if it vouches
+ * for its state, proposes a ballot above every epoch it heard of (ballot mod
+ * N names the coordinator). Members not in a proven view that may order
+ * promise: they stop ordering, take no merge state of a lower ballot, and
+ * report whether they vouch, their rank and how far they delivered. A
+ * restarted process (`Tokens.Incarnation` above 1) does not vouch until a
+ * state transfer has caught it up: it may have lost what its predecessor
+ * held. With promises from a vouching majority, the coordinator names the
+ * base: the vouching member with the latest rank, then the most deliveries,
+ * then the lowest id. Every delivery anywhere was made in a proven majority
+ * view, whose members all hold what it delivered and rank at least as high;
+ * a majority of promises includes one, so the base's deliveries and
+ * hold-back queue hold every delivered message at its position. The base
+ * opens epoch `ballot` with the members that promised, excludes the others
+ * with what it holds of them as final, and sends each member a state
+ * transfer as for a join; members multicast again what the base never took.
+ * Acknowledgements of another epoch are not used: a member that hears of a
+ * proven majority view in a later epoch rejoins through it.
+ *
+ * **Limits.** Merges are only as live as the failure detector is accurate:
+ * a member suspected over and over keeps the group re-forming, and rival
+ * coordinators may duel for a while (attempts are spread at random). A
+ * member that promised a ballot that never completes may rejoin its old
+ * epoch by a join; the new epoch then waits on it and is never proven.
  *
  * **Untrusted input.** Shapes are checked with zod; a message from outside
  * the group, of a sender outside it, stamped or numbered absurdly far ahead,
@@ -235,6 +296,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
   readonly #scheduler: ScopedScheduler;
   readonly #events: EventBus;
   readonly #membership: Membership | undefined;
+  readonly #random: Random;
   readonly #incarnation: number;
   readonly #ackDelayMs: number;
   readonly #retransmitIntervalMs: number;
@@ -243,9 +305,11 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
   readonly #maxResendBatch: number;
   readonly #maxInFlight: number;
   readonly #maxTimestampLead: number;
+  readonly #mergeAfterMs: number;
   readonly #validateData: (payload: unknown) => DataBody;
   readonly #validateAck: (payload: unknown) => AckBody;
   readonly #validateState: (payload: unknown) => StateBody;
+  readonly #validateInstall: (payload: unknown) => InstallBody;
 
   #clock = new LamportClock();
   readonly #queue = new HoldBackQueue<Held>();
@@ -270,7 +334,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
   /** Per excluded member: the incarnation excluded, if it was known (a join of another one is fresh). */
   readonly #excludedInc: (number | undefined)[];
   /** Per member: what the join that took it back said it had delivered, for repeated state transfers. */
-  readonly #joinedFrom: (JoinControl | undefined)[];
+  readonly #joinedFrom: (TakenBack | undefined)[];
   readonly #resendRetry: Retry[];
   readonly #nudgeRetry: Retry[];
   readonly #joinRetry: Retry;
@@ -299,7 +363,32 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
   #outboxTimer: Timer | undefined;
   #deliveredCount = 0;
   #delivering = false;
-  #state: 'created' | 'running' | 'joining' | 'stopped' = 'created';
+  #state: 'created' | 'running' | 'joining' | 'merging' | 'stopped' = 'created';
+  /** Whether this node's state may count in a merge: not a restarted process until it has caught up. */
+  #vouches: boolean;
+  /** The ballot of the last merge installed here (0: never merged). Every acknowledgement carries it. */
+  #epoch = 0;
+  /** The highest ballot this node promised: it takes no merge state of a lower one. */
+  #promised = 0;
+  /** The highest epoch or ballot heard of, so a new ballot beats it. */
+  #highestSeen = 0;
+  /** Peers whose acknowledgement showed this node's current view (epoch, lives, exclusions). */
+  readonly #viewAcked = new Set<NodeId>();
+  /** Peers that said every member of this node's current view acknowledged it to them. */
+  readonly #peerProven = new Set<NodeId>();
+  /** Whether every member of the current view acknowledged it to this node. */
+  #proven = false;
+  /** Rank of the last majority view proven here, for a merge to find the latest. */
+  #rank: ViewRank | null = null;
+  /** Since when this node has had no proven view that may order (virtual ms). */
+  #stuckSince: number | undefined;
+  /** The ballot this node coordinates, the promises it gathered, and its decision once made. */
+  #ballot = 0;
+  readonly #promises = new Map<NodeId, PromiseBody>();
+  #installed: InstallBody | undefined;
+  #prepareTimer: Timer | undefined;
+  #prepareDelay = 0;
+  #mergeTimer: Timer | undefined;
   #ackTimer: Timer | undefined;
   #ticker: Timer | undefined;
   #joinTimer: Timer | undefined;
@@ -319,6 +408,8 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     this.#scheduler = components.scheduler;
     this.#events = components.events;
     this.#membership = components.membership;
+    this.#random = components.random;
+    this.#vouches = (components.incarnation ?? 1) <= 1;
     this.#incarnation = components.random.int(1, 0xffff_ffff);
     this.#ackDelayMs = nonNegative(options.ackDelayMs ?? 1, 'ackDelayMs');
     this.#retransmitIntervalMs = positive(
@@ -336,12 +427,15 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
       options.maxTimestampLead ?? 1_000_000,
       'maxTimestampLead',
     );
+    this.#mergeAfterMs = positive(options.mergeAfterMs ?? 1_000, 'mergeAfterMs');
     const data = dataSchema(this.group.length);
     const ack = ackSchema(this.group.length);
     const state = stateSchema(this.group.length);
     this.#validateData = (payload) => data.parse(payload);
     this.#validateAck = (payload) => ack.parse(payload);
     this.#validateState = (payload) => state.parse(payload);
+    const install = installSchema(this.group.length);
+    this.#validateInstall = (payload) => install.parse(payload);
 
     const n = this.group.length;
     this.#windows = this.group.map(() => new FifoReceiveWindow<Held>(this.#maxInFlight));
@@ -354,7 +448,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     this.#incarnations = new Array<number | undefined>(n).fill(undefined);
     this.#incarnations[this.#selfIndex] = this.#incarnation;
     this.#lives = new Array<number>(n).fill(0);
-    this.#joinedFrom = new Array<JoinControl | undefined>(n).fill(undefined);
+    this.#joinedFrom = new Array<TakenBack | undefined>(n).fill(undefined);
     this.#excludedInc = new Array<number | undefined>(n).fill(undefined);
     this.#resendRetry = this.group.map(() => this.#newRetry());
     this.#nudgeRetry = this.group.map(() => this.#newRetry());
@@ -362,15 +456,16 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     this.#view = new Set(this.group);
     // Alone in its group, a member is its own majority.
     this.#confirmed = n === 1;
+    this.#checkProven();
   }
 
   get deliveredCount(): number {
     return this.#deliveredCount;
   }
 
-  /** The members this node orders messages with (the group minus those excluded), sorted; empty while it rejoins. */
+  /** The members this node orders messages with (the group minus those excluded), sorted; empty while it rejoins or merges. */
   get view(): NodeId[] {
-    return this.#state === 'joining' ? [] : [...this.#view].sort();
+    return this.#state === 'joining' || this.#state === 'merging' ? [] : [...this.#view].sort();
   }
 
   start(): void {
@@ -388,6 +483,15 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     this.#transport.handle(STATE, (body: StateBody, ctx) => this.#onState(body, ctx), {
       validate: this.#validateState,
     });
+    this.#transport.handle(PREPARE, (body: PrepareBody, ctx) => this.#onPrepare(body, ctx), {
+      validate: (payload) => prepareSchema.parse(payload),
+    });
+    this.#transport.handle(PROMISE, (body: PromiseBody, ctx) => this.#onPromise(body, ctx), {
+      validate: (payload) => promiseSchema.parse(payload),
+    });
+    this.#transport.handle(INSTALL, (body: InstallBody, ctx) => this.#onInstall(body, ctx), {
+      validate: this.#validateInstall,
+    });
     this.#unsubscribe = this.#membership?.onChange((change) => this.#onMembershipChange(change));
     // Make this incarnation known: a restarted process learns at once that the view let it go.
     const hello = this.#ackBody(true);
@@ -404,14 +508,17 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     this.#shutDown(new LifecycleError(`${COMPONENT} of ${this.#self} stopped`));
     this.#joinTimer?.cancel();
     this.#joinTimer = undefined;
-    for (const type of [DATA, ACK, JOIN, STATE]) this.#transport.unhandle(type);
+    this.#cancelMergeTimers();
+    for (const type of [DATA, ACK, JOIN, STATE, PREPARE, PROMISE, INSTALL]) {
+      this.#transport.unhandle(type);
+    }
   }
 
   multicast(payload: T): Promise<MulticastReceipt> {
     if (this.#state === 'running' && !this.#hasMajority()) {
       return Promise.reject(this.#noQuorum());
     }
-    if (this.#state !== 'running' && this.#state !== 'joining') {
+    if (this.#state !== 'running' && this.#state !== 'joining' && this.#state !== 'merging') {
       return Promise.reject(this.#unusable());
     }
     if (
@@ -529,6 +636,8 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
       lives: [...this.#lives],
       incs: this.#incarnations.map((inc) => inc ?? 0),
       ...(request ? { request } : {}),
+      epoch: this.#epoch,
+      proven: this.#proven,
     };
   }
 
@@ -621,6 +730,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
       this.#owe(peerId);
       return false;
     }
+    if (ack.epoch !== this.#epoch) return this.#otherEpoch(peerId, ack);
     // What the peer says about this node counts whatever life of the peer it comes from: a new
     // process, which knows nobody's life, learns here that the group let its predecessor go.
     const self = this.#selfIndex;
@@ -633,9 +743,12 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     const peerView = (n - ack.excluded.length) * 2;
     if (ack.excluded.includes(this.#self) && ack.lives[self] === this.#lives[self]) {
       // Two sides that excluded each other: the side without a majority gives way; between
-      // two halves of an even group, the smaller view, then the higher id.
+      // two halves of an even group, the smaller view, then the higher id. A process no
+      // majority knows yet gives way to any: the peer excluded its predecessor (a group of
+      // two whose member restarted before the survivor suspected it).
       const mine = this.#view.size * 2;
-      const yields = peerView > n || (peerView === n && (mine < n || peerId < this.#self));
+      const yields =
+        peerView > n || (peerView === n && (mine < n || peerId < this.#self || !this.#confirmed));
       if (yields && (this.#view.has(peerId) || mine <= n)) {
         this.#leave(peerId);
         return false;
@@ -742,6 +855,25 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
       progress = true;
       this.#exclude(member);
     }
+    if (this.#sameView(ack)) {
+      if (!this.#viewAcked.has(peerId)) {
+        // Tell the peer at once that this node holds the same view, so it can prove it too.
+        this.#viewAcked.add(peerId);
+        this.#owesAck.add(peerId);
+        this.#scheduleAck();
+        progress = true;
+        this.#checkProven();
+      }
+      if (ack.proven && !this.#peerProven.has(peerId)) {
+        this.#peerProven.add(peerId);
+        progress = true;
+      }
+    } else if (sum(ack.lives) > sum(this.#lives) && !this.#peerProven.has(peerId)) {
+      // The peer delivered a join this node has not reached: it proved the view it delivered
+      // it in, and ranks above this node's view in a merge; it may move on before it says so.
+      this.#peerProven.add(peerId);
+      progress = true;
+    }
     if (progress) reset(this.#nudgeRetry[peer]!, this.#retransmitTimeoutMs);
     if (resendProgress) {
       reset(this.#resendRetry[peer]!, this.#retransmitTimeoutMs);
@@ -804,7 +936,11 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
 
   #deliverHeads(): void {
     for (let head = this.#queue.head; head !== undefined; head = this.#queue.head) {
-      if (this.#state !== 'running' || !this.#deliverable(head)) return;
+      if (this.#state !== 'running') return;
+      if (!this.#deliverable(head)) {
+        if (this.#takeBackFirst()) continue;
+        return;
+      }
       this.#queue.shift();
       const sender = this.#index.get(head.sender)!;
       this.#undelivered[sender]!.delete(head.senderSeq);
@@ -851,9 +987,11 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
    */
   #deliverable(head: Held): boolean {
     if (!this.#hasMajority() && !(head.join && this.#restoresMajority(head.join))) return false;
+    if (!this.#proven) return false;
     const sender = this.#index.get(head.sender)!;
     for (const peer of this.#view) {
       if (peer === this.#self) continue;
+      if (!this.#peerProven.has(peer)) return false;
       const p = this.#index.get(peer)!;
       if (this.#acked[p]![sender]! < head.senderSeq || this.#heard(p) < head.ts) return false;
     }
@@ -877,6 +1015,29 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
       this.#excluded.has(join.member) &&
       this.#lives[m] === join.life
     );
+  }
+
+  /**
+   * A view of half the group cannot deliver what it holds, but may take a
+   * member back: the earliest join that restores a majority and is
+   * deliverable goes first, ahead of the messages before it (a join takes no
+   * position, so theirs do not change). Every member of the view holds the
+   * same messages up to that join, so all of them pick the same one. Without
+   * this, a group of two whose member restarted with messages in flight
+   * would wait for them forever.
+   */
+  #takeBackFirst(): boolean {
+    if (this.#view.size * 2 !== this.group.length) return false;
+    const joins = this.#queue
+      .items()
+      .filter((held) => held.join && this.#restoresMajority(held.join))
+      .sort((a, b) => (stampedBefore(a, b) ? -1 : 1));
+    const first = joins[0];
+    if (!first || !this.#deliverable(first)) return false;
+    this.#queue.remove(first);
+    this.#undelivered[this.#index.get(first.sender)!]!.delete(first.senderSeq);
+    this.#applyJoin(first, first.join!);
+    return true;
   }
 
   /** Highest timestamp that a peer's future messages are known to exceed. */
@@ -920,7 +1081,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     this.#flushed.delete(join.member);
     this.#lives[m] = join.life + 1;
     this.#incarnations[m] = join.inc;
-    this.#joinedFrom[m] = join;
+    this.#joinedFrom[m] = { ...join, merge: false };
     this.#sponsored.delete(join.member);
     // A new incarnation numbers past whatever its predecessor may have used.
     if (join.fresh) this.#windows[m]!.skipTo(this.#windows[m]!.received + this.#maxInFlight);
@@ -937,6 +1098,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
       removed: [],
       added: [join.member],
     });
+    this.#viewChanged();
     if (head.sender === this.#self) this.#sendState(m);
     this.#owe(join.member);
   }
@@ -965,6 +1127,8 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     const body: StateBody = {
       inc: this.#incarnations[m]!,
       life: this.#lives[m]!,
+      epoch: this.#epoch,
+      merge: join.merge,
       seq,
       clock: this.#clock.time,
       lives: [...this.#lives],
@@ -1015,6 +1179,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
       removed: [member],
       added: [],
     });
+    this.#viewChanged();
     // Announce it, so that every survivor excludes the member too, and tell the member.
     for (const peer of this.#view) if (peer !== this.#self) this.#owesAck.add(peer);
     this.#owesAck.add(member);
@@ -1025,7 +1190,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     this.#releaseWaiting();
   }
 
-  /** This node learned from `by` that the view let it go: it asks to be taken back. */
+  /** This node learned from `by` that the view let it go (or, `by` being itself, gave up a stuck view): it asks to be taken back. */
   #leave(by: NodeId): void {
     if (this.#state !== 'running') return;
     this.#state = 'joining';
@@ -1037,7 +1202,9 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     });
     this.#report(
       'ERR_REMOVED',
-      `${this.#self} is out of the view of its multicast group (as reported by ${by}); it asks to rejoin`,
+      by === this.#self
+        ? `${this.#self} has had no view that may order for ${this.#mergeAfterMs} ms; it gives it up and asks to rejoin`
+        : `${this.#self} is out of the view of its multicast group (as reported by ${by}); it asks to rejoin`,
     );
     // What waits to be multicast stays waiting (bounded): it goes once this node is back.
     this.#shutDown(undefined);
@@ -1049,11 +1216,12 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
 
   /** Asks every member to take this node back, with backoff, until a state transfer arrives. */
   #askToJoin(): void {
-    if (this.#state !== 'joining') return;
+    if (this.#state !== 'joining' && this.#state !== 'merging') return;
     const body: JoinRequestBody = {
       inc: this.#incarnation,
       life: this.#lives[this.#selfIndex]!,
       delivered: this.#deliveredCount,
+      epoch: this.#epoch,
     };
     for (const peer of this.group) if (peer !== this.#self) this.#sendTo(peer, JOIN, body);
     const delay = this.#joinRetry.rto;
@@ -1062,6 +1230,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
       this.#joinTimer = undefined;
       this.#askToJoin();
     }, delay);
+    this.#checkHealth();
   }
 
   #onJoinRequest(body: JoinRequestBody, ctx: MessageContext): void {
@@ -1072,12 +1241,15 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
       return;
     }
     const member = ctx.from;
+    this.#highestSeen = Math.max(this.#highestSeen, body.epoch);
     if (this.#view.has(member)) {
-      // Taken back already, but the state transfer did not arrive: send it again.
+      // Taken back already (by a join, or by a merge of an epoch it has not reached), but the
+      // state transfer did not arrive: send it again.
+      const taken = this.#joinedFrom[m];
       if (
-        this.#lives[m]! > 0 &&
+        taken &&
         this.#incarnations[m] === body.inc &&
-        body.life < this.#lives[m]!
+        (taken.merge ? body.epoch < this.#epoch : body.life < this.#lives[m]!)
       ) {
         this.#sendState(m);
         return;
@@ -1102,8 +1274,17 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
   /** The view took this node back: it takes the order as it stands and goes on from there. */
   #onState(body: StateBody, ctx: MessageContext): void {
     const self = this.#selfIndex;
-    if (this.#state !== 'joining' || body.inc !== this.#incarnation) return;
-    if (body.life <= this.#lives[self]! || !this.#index.has(ctx.from)) return;
+    if (this.#state !== 'joining' && this.#state !== 'merging') return;
+    if (body.inc !== this.#incarnation || !this.#index.has(ctx.from)) return;
+    // A merge's state is taken only for the ballot promised; a join's is taken from any epoch
+    // (a proven majority view delivered the join), unless it is stale within this one.
+    if (
+      body.merge
+        ? body.epoch !== this.#promised
+        : body.epoch === this.#epoch && body.life <= this.#lives[self]!
+    ) {
+      return;
+    }
     const bad =
       [...body.excluded, ...body.flushed].find((id) => !this.#index.has(id)) ??
       body.messages.find((m) => !this.#index.has(m.sender) || !this.#validJoin(m))?.sender;
@@ -1166,7 +1347,15 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     this.#log = [];
     this.#joinTimer?.cancel();
     this.#joinTimer = undefined;
+    this.#cancelMergeTimers();
+    this.#epoch = body.epoch;
+    this.#promised = Math.max(this.#promised, body.epoch);
+    this.#highestSeen = Math.max(this.#highestSeen, body.epoch);
+    // It holds what the view held when it took it back: its state counts in a merge from now on.
+    this.#vouches = true;
+    this.#stuckSince = undefined;
     this.#state = 'running';
+    this.#viewChanged();
     this.#unsubscribe ??= this.#membership?.onChange((change) => this.#onMembershipChange(change));
     this.#events.emit('viewChanged', {
       node: this.#self,
@@ -1203,6 +1392,295 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     this.#scheduleAck();
     this.#releaseWaiting();
     this.#deliverReady();
+  }
+
+  /**
+   * An acknowledgement from another epoch. A peer in a later epoch whose
+   * majority view is proven shows this node the group re-formed without it:
+   * it rejoins. Otherwise the peer is not one to order with: it leaves the
+   * view, and one behind is told where the group stands.
+   */
+  #otherEpoch(peerId: NodeId, ack: AckBody): false {
+    this.#highestSeen = Math.max(this.#highestSeen, ack.epoch);
+    const n = this.group.length;
+    if (ack.epoch > this.#epoch && ack.proven && (n - ack.excluded.length) * 2 > n) {
+      this.#leave(peerId);
+      return false;
+    }
+    if (this.#view.has(peerId)) this.#excludeNow(peerId);
+    if (ack.epoch < this.#epoch) this.#owe(peerId);
+    return false;
+  }
+
+  /** Whether `ack` shows this node's view: same epoch, lives and exclusions. */
+  #sameView(ack: AckBody): boolean {
+    if (ack.epoch !== this.#epoch || ack.excluded.length !== this.#excluded.size) return false;
+    if (!ack.excluded.every((id) => this.#excluded.has(id))) return false;
+    return ack.lives.every((life, i) => life === this.#lives[i]);
+  }
+
+  /** The view changed: it must be proven anew (every member acknowledging it) before it delivers. */
+  #viewChanged(): void {
+    this.#viewAcked.clear();
+    this.#peerProven.clear();
+    this.#proven = false;
+    this.#checkProven();
+  }
+
+  /** The view is proven once every member acknowledged it; a proven majority view is ranked for merges. */
+  #checkProven(): void {
+    if (this.#proven) return;
+    for (const peer of this.#view) if (peer !== this.#self && !this.#viewAcked.has(peer)) return;
+    this.#proven = true;
+    if (this.#hasMajority()) {
+      this.#rank = [this.#epoch, sum(this.#lives), this.#excluded.size];
+    }
+    for (const peer of this.#view) if (peer !== this.#self) this.#owesAck.add(peer);
+    this.#scheduleAck();
+  }
+
+  /** Whether this node is in a proven view that may order: a majority, or half taking a member back. */
+  #healthy(): boolean {
+    return this.#state === 'running' && this.#proven && this.#view.size * 2 >= this.group.length;
+  }
+
+  /**
+   * Gives up after `mergeAfterMs` without a view that may order: leaves the
+   * view (asking to rejoin through a majority view, if one exists) and, if
+   * it vouches for its state, proposes a merge.
+   */
+  #checkHealth(): void {
+    if (this.#healthy() || this.#state === 'merging') {
+      this.#stuckSince = undefined;
+      return;
+    }
+    const now = this.#scheduler.now();
+    this.#stuckSince ??= now;
+    if (now - this.#stuckSince < this.#mergeAfterMs) return;
+    // The next attempt comes after as long again plus a random part, so rival coordinators spread out.
+    this.#stuckSince = now + this.#random.int(0, Math.floor(this.#mergeAfterMs / 2));
+    if (this.#state === 'running') this.#leave(this.#self);
+    if (this.#state === 'joining' && this.#vouches) this.#startMerge();
+  }
+
+  /** Proposes a ballot above every epoch and ballot heard of, coordinated by this node. */
+  #startMerge(): void {
+    const n = this.group.length;
+    const floor = Math.max(this.#epoch, this.#promised, this.#highestSeen);
+    let ballot = Math.floor(floor / n) * n + this.#selfIndex + 1;
+    while (ballot <= floor) ballot += n;
+    this.#ballot = ballot;
+    this.#promises.clear();
+    this.#installed = undefined;
+    this.#enterMerging(ballot);
+    this.#promises.set(this.#self, this.#promiseBody(ballot));
+    this.#prepareDelay = this.#retransmitTimeoutMs;
+    this.#sendPrepares();
+  }
+
+  /** Asks every member that has not promised yet, again with backoff while the attempt lasts. */
+  #sendPrepares(): void {
+    this.#prepareTimer = undefined;
+    if (this.#state !== 'merging' || this.#promised !== this.#ballot || this.#installed) return;
+    for (const peer of this.group) {
+      if (!this.#promises.has(peer)) this.#sendTo(peer, PREPARE, { ballot: this.#ballot });
+    }
+    const delay = this.#prepareDelay;
+    this.#prepareDelay = Math.min(delay * 2, this.#maxRetransmitTimeoutMs);
+    this.#prepareTimer = this.#scheduler.setTimeout(() => this.#sendPrepares(), delay);
+  }
+
+  #onPrepare(body: PrepareBody, ctx: MessageContext): void {
+    if (this.#state === 'created' || this.#state === 'stopped') return;
+    const from = this.#index.get(ctx.from);
+    if (
+      from === undefined ||
+      from === this.#selfIndex ||
+      (body.ballot - 1) % this.group.length !== from
+    ) {
+      this.#reject(`${PREPARE} from ${ctx.from} for ballot ${body.ballot}, not its own`);
+      return;
+    }
+    this.#highestSeen = Math.max(this.#highestSeen, body.ballot);
+    const repeated = body.ballot === this.#promised && this.#state !== 'running';
+    if (!repeated && (body.ballot <= Math.max(this.#epoch, this.#promised) || this.#healthy())) {
+      // A member of a proven view that may order keeps it: the asker comes back through a join.
+      this.#sendTo(ctx.from, PROMISE, {
+        ...this.#promiseBody(body.ballot),
+        refused: true,
+        above: Math.max(this.#epoch, this.#promised),
+      });
+      return;
+    }
+    // A higher ballot than its own ends this node's own attempt: its decision would be refused.
+    this.#enterMerging(body.ballot);
+    this.#sendTo(ctx.from, PROMISE, this.#promiseBody(body.ballot));
+  }
+
+  /**
+   * Promises `ballot`: stops ordering and answering as a view member, and
+   * takes no merge state of a lower ballot. It keeps asking to rejoin; after
+   * `mergeAfterMs` without a state, it may propose a ballot of its own.
+   */
+  #enterMerging(ballot: number): void {
+    this.#promised = ballot;
+    if (this.#state === 'running') {
+      this.#events.emit('viewChanged', {
+        node: this.#self,
+        group: [],
+        removed: [this.#self],
+        added: [],
+      });
+      this.#shutDown(undefined);
+      this.#outbox = [];
+    }
+    this.#state = 'merging';
+    // It keeps asking to be taken back: the new view's base sends its state again to a member
+    // of the view that asks from an older epoch (the first transfer may be lost).
+    if (!this.#joinTimer) {
+      this.#joinRetry.rto = this.#retransmitTimeoutMs;
+      this.#askToJoin();
+    }
+    this.#mergeTimer?.cancel();
+    this.#mergeTimer = this.#scheduler.setTimeout(() => {
+      this.#mergeTimer = undefined;
+      if (this.#state === 'merging') this.#state = 'joining';
+    }, this.#mergeAfterMs);
+  }
+
+  #promiseBody(ballot: number): PromiseBody {
+    return {
+      ballot,
+      refused: false,
+      above: 0,
+      vouches: this.#vouches,
+      inc: this.#incarnation,
+      rank: this.#rank ? [...this.#rank] : null,
+      delivered: this.#deliveredCount,
+    };
+  }
+
+  /** The coordinator installs once the members that promised and vouch make a majority of the group. */
+  #onPromise(body: PromiseBody, ctx: MessageContext): void {
+    if (!this.#index.has(ctx.from) || ctx.from === this.#self) return;
+    if (body.refused) this.#highestSeen = Math.max(this.#highestSeen, body.above);
+    if (body.refused || body.ballot !== this.#ballot || this.#promised !== this.#ballot) return;
+    if (this.#installed) {
+      // It did not hear the decision: tell it again.
+      if (this.#installed.members.some((m) => m.id === ctx.from)) {
+        this.#sendTo(ctx.from, INSTALL, this.#installed);
+      }
+      return;
+    }
+    if (this.#state !== 'merging') return;
+    this.#promises.set(ctx.from, body);
+    if (!vouchingMajority(this.#promises, this.group.length)) return;
+    const base = chooseBase(this.#promises)!;
+    this.#installed = {
+      ballot: this.#ballot,
+      base,
+      members: [...this.#promises].map(([id, p]) => ({ id, inc: p.inc, delivered: p.delivered })),
+    };
+    this.#prepareTimer?.cancel();
+    this.#prepareTimer = undefined;
+    for (const member of this.#installed.members) {
+      if (member.id !== this.#self) this.#sendTo(member.id, INSTALL, this.#installed);
+    }
+    if (base === this.#self) this.#installAsBase(this.#installed);
+  }
+
+  #onInstall(body: InstallBody, ctx: MessageContext): void {
+    const from = this.#index.get(ctx.from);
+    if (from === undefined || (body.ballot - 1) % this.group.length !== from) {
+      this.#reject(`${INSTALL} from ${ctx.from} for ballot ${body.ballot}, not its own`);
+      return;
+    }
+    const bad = body.members.find((m) => !this.#index.has(m.id))?.id;
+    if (bad !== undefined || !body.members.some((m) => m.id === body.base)) {
+      this.#reject(`${INSTALL} from ${ctx.from} names ${bad ?? body.base} wrongly`);
+      return;
+    }
+    if (this.#state !== 'merging' || this.#promised !== body.ballot) return;
+    if (body.base === this.#self) this.#installAsBase(body);
+  }
+
+  /**
+   * This node's state is the new view's starting point: the members that
+   * promised form the view of epoch `ballot`, every other member is
+   * excluded with what this node holds of it as final, and each member is
+   * sent a state transfer as for a join (a replay, or the registered states).
+   * The view delivers once every member has acknowledged it.
+   */
+  #installAsBase(body: InstallBody): void {
+    const members = new Map(body.members.map((m) => [m.id, m]));
+    this.#epoch = body.ballot;
+    this.#highestSeen = Math.max(this.#highestSeen, body.ballot);
+    const added: NodeId[] = [];
+    const removed: NodeId[] = [];
+    for (const id of this.group) {
+      const m = this.#index.get(id)!;
+      const member = members.get(id);
+      if (!member) {
+        if (this.#view.delete(id)) {
+          this.#excluded.add(id);
+          this.#excludedInc[m] = this.#incarnations[m];
+          removed.push(id);
+        }
+        // Nobody else will report on it: what this node holds of it is final.
+        this.#windows[m]!.discardAfter(this.#windows[m]!.received);
+        this.#flushed.add(id);
+        continue;
+      }
+      if (id === this.#self) continue;
+      if (!this.#view.has(id)) added.push(id);
+      this.#view.add(id);
+      this.#excluded.delete(id);
+      this.#flushed.delete(id);
+      const fresh = this.#incarnations[m] !== member.inc;
+      // A new incarnation numbers past whatever its predecessor may have used.
+      if (fresh) this.#windows[m]!.skipTo(this.#windows[m]!.received + this.#maxInFlight);
+      this.#incarnations[m] = member.inc;
+      this.#joinedFrom[m] = {
+        member: id,
+        life: this.#lives[m]!,
+        inc: member.inc,
+        fresh,
+        delivered: member.delivered,
+        merge: true,
+      };
+      this.#acked[m]!.fill(0);
+      this.#pendingClock[m] = undefined;
+      this.#heardClock[m] = 0;
+      this.#reports[m]!.clear();
+      this.#confirmedBy.delete(id);
+      reset(this.#resendRetry[m]!, this.#retransmitTimeoutMs);
+      reset(this.#nudgeRetry[m]!, this.#retransmitTimeoutMs);
+    }
+    this.#sponsored.clear();
+    this.#confirmed = true;
+    this.#cancelMergeTimers();
+    this.#stuckSince = undefined;
+    this.#state = 'running';
+    this.#unsubscribe ??= this.#membership?.onChange((change) => this.#onMembershipChange(change));
+    this.#events.emit('viewChanged', {
+      node: this.#self,
+      group: this.view,
+      removed,
+      added: [this.#self, ...added],
+    });
+    this.#viewChanged();
+    for (const id of members.keys()) if (id !== this.#self) this.#sendState(this.#index.get(id)!);
+    for (const peer of this.#view) if (peer !== this.#self) this.#owesAck.add(peer);
+    this.#scheduleAck();
+    this.#releaseWaiting();
+    this.#deliverReady();
+  }
+
+  #cancelMergeTimers(): void {
+    this.#mergeTimer?.cancel();
+    this.#mergeTimer = undefined;
+    this.#prepareTimer?.cancel();
+    this.#prepareTimer = undefined;
   }
 
   /** Cancels the timers and stops listening to the failure detector; rejects what waits with `reason`, if given. */
@@ -1273,6 +1751,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
    */
   #outstanding(): boolean {
     if (this.#queue.size > 0 || this.#excluded.size > 0 || !this.#hasMajority()) return true;
+    if (!this.#proven) return true;
     for (const peer of this.#view)
       if (peer !== this.#self && !this.#confirmedBy.has(peer)) return true;
     return false;
@@ -1285,6 +1764,8 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
 
   /** Resends what peers lack and asks for acknowledgements we wait on, each with its own backoff. */
   #tick(): void {
+    if (this.#state !== 'running') return;
+    this.#checkHealth();
     if (this.#state !== 'running') return;
     const now = this.#scheduler.now();
     for (const peer of this.#view) {
@@ -1341,6 +1822,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
   /** Whether this node waits on information only `peer` can give. */
   #waitingOn(peer: number): boolean {
     if (!this.#confirmedBy.has(this.group[peer]!)) return true;
+    if (!this.#peerProven.has(this.group[peer]!)) return true;
     for (const member of this.#excluded) {
       if (
         !this.#flushed.has(member) &&
@@ -1358,7 +1840,8 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
   #sendTo(
     peer: NodeId,
     type: string,
-    body: DataBody | AckBody | JoinRequestBody | StateBody,
+    body:
+      DataBody | AckBody | JoinRequestBody | StateBody | PrepareBody | PromiseBody | InstallBody,
   ): void {
     try {
       this.#transport.send(peer, type, body);
@@ -1396,6 +1879,12 @@ function fromWire(message: StampedMessage): Held {
     payload: message.payload,
     ...(message.join ? { join: message.join } : {}),
   };
+}
+
+function sum(values: readonly number[]): number {
+  let total = 0;
+  for (const value of values) total += value;
+  return total;
 }
 
 /** Whether a retry is due now; tracks when the need arose and backs off. */
@@ -1470,6 +1959,9 @@ export function lamportMulticast(options: LamportMulticastOptions = {}): Plugin 
               scheduler: c.resolve(Tokens.Scheduler),
               random: c.resolve(Tokens.Random),
               events: c.resolve(Tokens.Events),
+              ...(c.isRegistered(Tokens.Incarnation, true)
+                ? { incarnation: c.resolve(Tokens.Incarnation) }
+                : {}),
               ...(c.isRegistered(Tokens.Membership, true)
                 ? { membership: c.resolve(Tokens.Membership) }
                 : {}),

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import type { Fault, NodeId, Plugin } from '@medals/core';
-import { SeededRandom, heartbeat, lamportMulticast, randomFaults } from '@medals/core';
+import { heartbeat, lamportMulticast } from '@medals/core';
 import type { CompliancePayload, MulticastHistory } from '@medals/core/testing';
 import { runMulticastTrial } from '@medals/core/testing';
 import { PROPERTY_TIMEOUT_MS } from '../property-timeout';
+import { faultyLinks, recoverySchedules } from './recovery-schedules';
 
 jest.setTimeout(PROPERTY_TIMEOUT_MS);
 
@@ -23,11 +24,9 @@ const conditions = fc.record({
   reorderWindowMs: fc.integer({ min: 1, max: 15 }),
 });
 
-const GROUP: readonly NodeId[] = ['n1', 'n2', 'n3'];
-const FAULTS_UNTIL_MS = 1_500;
+const WARMUP_MS = 300;
+const FAULTS_UNTIL_MS = 3_000;
 const PER_NODE = 6;
-/** How long a member that comes back counts as still down, for {@link keepsAMajority}. */
-const REJOIN_MS = 500;
 
 /**
  * Every message multicast by a correct (live at the end) incarnation is in
@@ -56,52 +55,6 @@ function missingFromLive(history: MulticastHistory<CompliancePayload>): string |
   return undefined;
 }
 
-/**
- * Whether, at every moment of the schedule, a majority of the group is up
- * and connected: at most a minority is down, counting a member cut off from
- * the majority as down. (A moment without a connected majority, such as a
- * crash while another member is cut off, stops the group for good: see the
- * limits in the TSDoc of LamportMulticast.)
- */
-function keepsAMajority(faults: readonly Fault[]): boolean {
-  // Moments at which the set of members up and connected may change; a member that comes back
-  // counts as down for REJOIN_MS more, the time it takes to be taken back.
-  const times = [...new Set(faults.flatMap((f) => [f.at, f.at + REJOIN_MS]))].sort((a, b) => a - b);
-  for (const at of times) {
-    const down = new Set<NodeId>();
-    let groups: NodeId[][] = [[...GROUP]];
-    for (const fault of faults) {
-      if (fault.at > at) break;
-      const recent = at - fault.at < REJOIN_MS;
-      if (fault.type === 'crash') down.add(fault.node);
-      else if (fault.type === 'restart' && !recent) down.delete(fault.node);
-      else if (fault.type === 'partition') groups = fault.groups;
-      else if (fault.type === 'heal' && !recent) groups = [[...GROUP]];
-    }
-    const largest = Math.max(...groups.map((g) => g.filter((id) => !down.has(id)).length));
-    if (largest * 2 <= GROUP.length) return false;
-  }
-  return true;
-}
-
-/**
- * Whether no partition heals just as the failure detector's timeout runs
- * out (within [timeout − 100, timeout + 200] ms of the cut): then every
- * member suspects others at once and no view keeps a majority, which this
- * implementation does not recover from (a known limit, seed 1496143673).
- */
-function clearOfHealRace(faults: readonly Fault[]): boolean {
-  let cutAt: number | undefined;
-  for (const fault of faults) {
-    if (fault.type === 'partition') cutAt = fault.at;
-    if (fault.type === 'heal' && cutAt !== undefined) {
-      const lasted = fault.at - cutAt;
-      if (lasted >= TIMEOUT_MS - 100 && lasted <= TIMEOUT_MS + 200) return false;
-    }
-  }
-  return true;
-}
-
 function describeFaults(faults: readonly Fault[]): string {
   return faults
     .map((f) =>
@@ -113,26 +66,24 @@ function describeFaults(faults: readonly Fault[]): string {
 }
 
 describe('LamportMulticast properties', () => {
+  // The crash-recovery model of the sequencer's property (recovery-schedules.ts): a minority
+  // crashes at a time and each restarted member has time to rejoin before the next crash; the
+  // network splits and heals at any moment, including just as the failure detector's timeout
+  // runs out, so that every member suspects another at once and the group must re-form.
   it('keeps total order and uniform agreement across incarnations while members crash and restart and the network splits and heals, and every live member ends with every live sender’s messages', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 2 ** 31 - 1 }),
-        conditions,
-        fc.integer({ min: 0, max: 2 }),
-        async (seed, linkConditions, crashes) => {
-          const faults = randomFaults(new SeededRandom(seed).fork('faults'), {
-            nodes: GROUP,
-            untilMs: FAULTS_UNTIL_MS,
-            crashes,
-            partitions: 1,
-          });
-          fc.pre(keepsAMajority(faults) && clearOfHealRace(faults));
+        faultyLinks,
+        recoverySchedules({ fromMs: WARMUP_MS, untilMs: FAULTS_UNTIL_MS }),
+        async (seed, linkConditions, faults) => {
           const { check, history } = await runMulticastTrial({
             seed,
             plugins,
             conditions: linkConditions,
             faults,
             perNode: PER_NODE,
+            warmupMs: WARMUP_MS,
             faultsUntilMs: FAULTS_UNTIL_MS,
             settleMs: 3_000,
           });

@@ -249,6 +249,135 @@ describe('LamportMulticast', () => {
     expect(b.deliveredCount).toBe(1);
   });
 
+  it.each([
+    ['b', 50],
+    ['b', 500],
+    ['a', 50],
+    ['a', 500],
+  ])(
+    'takes back a member of a group of two (%s, down %i ms: before or after the survivor suspects it) with messages in flight, and both deliver the same',
+    async (victim, downMs) => {
+      const survivor = victim === 'a' ? 'b' : 'a';
+      const sim = new Simulation({
+        seed: 9,
+        nodes: ['a', 'b'],
+        plugins: [heartbeat({ intervalMs: 20, timeoutMs: 200 }), lamportMulticast()],
+        conditions: { latency: 1 },
+      });
+      sims.push(sim);
+      await sim.start();
+      await sim.runFor(20);
+      const of = (id: NodeId) =>
+        sim.node(id).resolve(Tokens.OrderedMulticast) as OrderedMulticast<string>;
+      const recorder = new MulticastRecorder<string>();
+      recorder.attach('a', of('a'));
+      recorder.attach('b', of('b'));
+      await recorder.multicast(survivor, of(survivor), 'before');
+      await recorder.multicast(victim, of(victim), 'before too');
+      await sim.runFor(10);
+      await recorder.multicast(survivor, of(survivor), 'in flight');
+      await sim.crash(victim);
+      await sim.runFor(downMs);
+      await sim.restart(victim);
+      const back = `${victim}#2`;
+      recorder.attach(back, of(victim));
+      // Well within mergeAfterMs: the restarted member learns at once that it must rejoin.
+      await sim.runFor(500);
+      await recorder.multicast(survivor, of(survivor), 'from the survivor');
+      await recorder.multicast(victim, of(victim), 'from the restarted', back);
+      await sim.runFor(300);
+      const delivered = recorder.deliveredBy(survivor);
+      expect(delivered.map((d) => d.payload)).toEqual(
+        expect.arrayContaining([
+          'before',
+          'before too',
+          'in flight',
+          'from the survivor',
+          'from the restarted',
+        ]),
+      );
+      const joinedAt = (sim.history.events('stateTransferred', victim)[0]?.data as { seq: number })
+        .seq;
+      expect(recorder.deliveredBy(back)).toEqual(delivered.filter((d) => d.seq > joinedAt));
+      assertMulticastHistory({
+        ...recorder.history([survivor, back]),
+        joinedAt: { [back]: joinedAt },
+      });
+    },
+  );
+
+  // The restarted n3 does not vouch for its state; n1 and n2 each suspect the other as the
+  // partition heals, so no view keeps a majority and the group re-forms by a merge.
+  it('re-forms the group when a partition heals as the failure detector’s timeout runs out and no member is in a majority view', async () => {
+    const run = async (mergeAfterMs: number) => {
+      const { sim, multicastOf, recorder } = await start({ seed: 2, options: { mergeAfterMs } });
+      await recorder.multicast('n1', multicastOf('n1'), 'first');
+      await sim.runFor(100);
+      await sim.crash('n3');
+      await sim.runFor(400);
+      await sim.restart('n3');
+      recorder.attach('n3#2', multicastOf('n3'));
+      await sim.runFor(1);
+      sim.partition(['n1'], ['n2', 'n3']);
+      await recorder.multicast('n2', multicastOf('n2'), 'cut off');
+      await sim.runFor(190);
+      sim.heal();
+      await sim.runFor(2_500);
+      return { sim, multicastOf, recorder };
+    };
+    // Without a merge (one that would come too late to matter), the group stays stopped.
+    const stuck = await run(1e9);
+    await expect(stuck.multicastOf('n2').multicast('refused')).rejects.toBeInstanceOf(
+      NoQuorumError,
+    );
+    const { sim, multicastOf, recorder } = await run(1_000);
+    await recorder.multicast('n1', multicastOf('n1'), 'after');
+    await recorder.multicast('n3', multicastOf('n3'), 'restarted', 'n3#2');
+    await sim.runFor(300);
+    const n1 = recorder.deliveredBy('n1').map((d) => d.payload);
+    expect(n1).toEqual(['first', 'cut off', 'after', 'restarted']);
+    expect(recorder.deliveredBy('n2').map((d) => d.payload)).toEqual(n1);
+    const joinedAt = (sim.history.events('stateTransferred', 'n3')[0]?.data as { seq: number }).seq;
+    expect(recorder.deliveredBy('n3#2').map((d) => d.payload)).toEqual(n1.slice(joinedAt));
+    assertMulticastHistory({
+      ...recorder.history(['n1', 'n2', 'n3#2']),
+      joinedAt: { 'n3#2': joinedAt },
+    });
+  });
+
+  // n3 delivers n2's message and crashes before n2 hears that it may deliver it too; n1, cut
+  // off, holds a message of its own that sorts before it. Merging n1 and n2 must start from
+  // n2's state (the later proven view), or position 2 would hold two different messages.
+  it('starts a merged view from the member that saw the latest proven view, keeping what a crashed member delivered', async () => {
+    const { sim, multicastOf, recorder } = await start({ seed: 3 });
+    await recorder.multicast('n1', multicastOf('n1'), 'first');
+    await sim.runFor(100);
+    sim.partition(['n1'], ['n2', 'n3']);
+    await recorder.multicast('n1', multicastOf('n1'), 'cut off');
+    await sim.runFor(400);
+    await recorder.multicast('n2', multicastOf('n2'), 'seen by n3');
+    await sim.runFor(1.5);
+    expect(recorder.deliveredBy('n3').map((d) => d.payload)).toEqual(['first', 'seen by n3']);
+    expect(recorder.deliveredBy('n2').map((d) => d.payload)).toEqual(['first']);
+    await sim.crash('n3');
+    await sim.runFor(400);
+    sim.heal();
+    await sim.runFor(300);
+    await sim.restart('n3');
+    recorder.attach('n3#2', multicastOf('n3'));
+    await sim.runFor(2_500);
+    await recorder.multicast('n2', multicastOf('n2'), 'after');
+    await sim.runFor(300);
+    const n2 = recorder.deliveredBy('n2').map((d) => d.payload);
+    expect(n2).toEqual(['first', 'seen by n3', 'cut off', 'after']);
+    expect(recorder.deliveredBy('n1').map((d) => d.payload)).toEqual(n2);
+    const joinedAt = (sim.history.events('stateTransferred', 'n3')[0]?.data as { seq: number }).seq;
+    assertMulticastHistory({
+      ...recorder.history(['n1', 'n2', 'n3#2']),
+      joinedAt: { 'n3#2': joinedAt },
+    });
+  });
+
   it('takes a restarted member back with the registered state; its positions continue the group’s and its ids are new', async () => {
     const { sim, multicastOf, recorder } = await start({ seed: 4 });
     const logs = new Map<NodeId, string[]>();

@@ -62,7 +62,9 @@ export function servicePlugins(
   if (options.multicast === 'sequencer')
     plugins.push(sequencerMulticast({ group, replicas: topology.members }));
   if (role === 'frontend') {
-    if (options.multicast === 'lamport') plugins.push(lamportMulticast({ group }));
+    // A merge waits past the detector's timeout, so a member is not given up while only slow.
+    if (options.multicast === 'lamport')
+      plugins.push(lamportMulticast({ group, mergeAfterMs: 2 * timeoutMs }));
     plugins.push(everyNthRaffle({ every: options.raffleEvery }));
   }
   return plugins;

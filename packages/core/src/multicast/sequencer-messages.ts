@@ -44,6 +44,12 @@ export const orderedEntrySchema = z.object({
   epoch: positive,
   /** The election term of the sequencer that numbered it (breaks ties of epochs). */
   term: positive,
+  /**
+   * Which start of the sequencer's node numbered it (`Tokens.Incarnation`):
+   * a node that restarts may lead the same term again, and its new view
+   * must not be mistaken for its earlier one.
+   */
+  leaderStart: positive,
   sender: nodeId,
   senderSeq: positive,
   payload: z.unknown(),
@@ -69,6 +75,7 @@ export const orderSchema = z
   .object({
     term: positive,
     epoch: positive,
+    leaderStart: positive,
     /** Every member has delivered up to here; entries below may be forgotten. */
     stable: count,
     /** A majority of the replicas hold every entry up to here: members deliver up to it. */
@@ -87,6 +94,7 @@ export type Order = z.infer<typeof orderSchema>;
 export const syncSchema = z.object({
   term: positive,
   epoch: positive,
+  leaderStart: positive,
   head: count,
   stable: count,
   commit: count,
@@ -97,6 +105,7 @@ export const ackSchema = z
   .object({
     term: positive,
     epoch: positive,
+    leaderStart: positive,
     /** The replica holds every entry up to here. */
     stored: count,
     /** The replica has delivered (or, outside the group, applied) every entry up to here. */
@@ -132,6 +141,7 @@ export type Join = z.infer<typeof joinSchema>;
 export const joinReplySchema = z.object({
   term: positive,
   epoch: positive,
+  leaderStart: positive,
   /** Where a member with no state starts delivering. */
   start: positive,
   /** The highest senderSeq of the member's messages ordered so far. */

@@ -60,7 +60,8 @@ import {
   syncSchema,
 } from './sequencer-messages';
 import { StateRegistry } from './state-registry';
-import { supersedes, TermSequencer } from './term-sequencer';
+import type { ViewStamp } from './term-sequencer';
+import { sameView, supersedes, TermSequencer } from './term-sequencer';
 
 /** Options of {@link sequencerMulticast}. */
 export interface SequencerMulticastOptions {
@@ -131,6 +132,7 @@ export interface SequencerMulticastComponents {
 interface InstalledView {
   readonly term: number;
   readonly epoch: number;
+  readonly leaderStart: number;
   readonly leader: NodeId;
 }
 
@@ -181,6 +183,8 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
   readonly #isReplica: boolean;
   /** A random nonce of this start, so the sequencer tells this start's submissions from an earlier one's. */
   readonly #incarnation: number;
+  /** Which start of this node this is (`Tokens.Incarnation`): stamps the views it leads. */
+  readonly #start: number;
   /** Whether this start is a restart (`Tokens.Incarnation` above 1). */
   readonly #restarted: boolean;
   /**
@@ -277,7 +281,8 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     this.#isMember = this.#groupSet.has(this.#self);
     this.#isReplica = this.#replicaSet.has(this.#self);
     this.#incarnation = components.random.int(1, 0xffff_ffff);
-    this.#restarted = (components.incarnation ?? 1) > 1;
+    this.#start = components.incarnation ?? 1;
+    this.#restarted = this.#start > 1;
     this.#vouches = !this.#restarted;
     this.#transport = components.transport;
     this.#scheduler = components.scheduler;
@@ -514,7 +519,13 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
   #install(term: number, replies: ReadonlyMap<NodeId, RecoverReply>): void {
     let epoch = this.#epochJoined;
     for (const reply of replies.values()) epoch = Math.max(epoch, reply.epoch);
-    const view = { term, epoch: epoch + 1, replicas: this.replicas, self: this.#self };
+    const view = {
+      term,
+      epoch: epoch + 1,
+      leaderStart: this.#start,
+      replicas: this.replicas,
+      self: this.#self,
+    };
     // Positions delivered by some but held by none (`lost`) were decided: members behind them catch up by state transfer.
     const { sequencer } = TermSequencer.fromRecovery(view, replies);
     this.#sequencer = sequencer;
@@ -565,7 +576,7 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
       return;
     }
     const sequencer = this.#activeSequencer();
-    if (!sequencer || sequencer.term !== message.term || sequencer.epoch !== message.epoch) return;
+    if (!sequencer || !sameView(sequencer, message) || sequencer.term !== message.term) return;
     try {
       if (sequencer.ack(ctx.from, message.stored, message.delivered)) this.#scheduleFlush();
     } catch (err) {
@@ -640,22 +651,23 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     return true;
   }
 
-  /** Whether a message of view (`term`, `epoch`) from `from` belongs to the view this replica joined. */
-  #inView(type: string, from: NodeId, term: number, epoch: number): boolean {
-    if (!this.#fromSequencer(type, from, term)) return false;
+  /** Whether a message of view `stamp` from `from` belongs to the view this replica joined. */
+  #inView(type: string, from: NodeId, stamp: ViewStamp): boolean {
+    if (!this.#fromSequencer(type, from, stamp.term)) return false;
     const view = this.#installed;
-    return view !== undefined && view.term === term && view.epoch === epoch && view.leader === from;
+    return view !== undefined && sameView(view, stamp) && view.leader === from;
   }
 
   #onOrder(message: Order, ctx: MessageContext): void {
-    const { term, epoch, first, senders, senderSeqs, payloads } = message;
-    if (!this.#inView(ORDER, ctx.from, term, epoch)) return;
+    const { term, epoch, leaderStart, first, senders, senderSeqs, payloads } = message;
+    if (!this.#inView(ORDER, ctx.from, message)) return;
     const entries: OrderedEntry[] = new Array<OrderedEntry>(senders.length);
     for (let i = 0; i < senders.length; i++) {
       entries[i] = {
         seq: first + i,
         epoch,
         term,
+        leaderStart,
         sender: senders[i]!,
         senderSeq: senderSeqs[i]!,
         payload: payloads[i],
@@ -666,7 +678,7 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
   }
 
   #onSync(message: Sync, ctx: MessageContext): void {
-    if (!this.#inView(SYNC, ctx.from, message.term, message.epoch)) return;
+    if (!this.#inView(SYNC, ctx.from, message)) return;
     if (message.head > this.#delivered + this.#window) {
       this.#report(
         'ERR_INVALID_MESSAGE',
@@ -875,12 +887,18 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     if (this.#delivered + 1 < reply.start && !(await this.#catchUp(reply.term, reply.start, from)))
       return;
     if (!this.#stillCurrent(reply.term, from)) return;
-    this.#installed = { term: reply.term, epoch: reply.epoch, leader: from };
+    this.#installed = {
+      term: reply.term,
+      epoch: reply.epoch,
+      leaderStart: reply.leaderStart,
+      leader: from,
+    };
     if (reply.epoch > this.#epochJoined) this.#epochJoined = reply.epoch;
     if (reply.term > this.#promised) this.#promised = reply.term;
-    // Undelivered entries of other views may have been renumbered by this one.
+    // Undelivered entries of other views may have been renumbered by this one. Two views that
+    // recovered from disjoint answers can share an epoch: the stamp is epoch, term and leader's start.
     for (const [seq, entry] of this.#received) {
-      if (seq > this.#delivered && entry.epoch !== reply.epoch) this.#received.delete(seq);
+      if (seq > this.#delivered && !sameView(entry, reply)) this.#received.delete(seq);
     }
     this.#stored = this.#delivered;
     this.#lastAckStored = 0;
@@ -1071,7 +1089,7 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     if (!this.#canDeliver()) return;
     if (!always && this.#stored <= this.#lastAckStored && this.#delivered <= this.#lastAckDelivered)
       return;
-    const { term, epoch, leader } = this.#installed!;
+    const { term, epoch, leaderStart, leader } = this.#installed!;
     this.#lastAckStored = this.#stored;
     this.#lastAckDelivered = this.#delivered;
     if (leader === this.#self) {
@@ -1079,7 +1097,13 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
       if (sequencer?.ack(this.#self, this.#stored, this.#delivered)) this.#scheduleFlush();
       return;
     }
-    this.#send(leader, ACK, { term, epoch, stored: this.#stored, delivered: this.#delivered });
+    this.#send(leader, ACK, {
+      term,
+      epoch,
+      leaderStart,
+      stored: this.#stored,
+      delivered: this.#delivered,
+    });
   }
 
   // ---- sending ---------------------------------------------------------------
@@ -1120,6 +1144,7 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
       const order: Order = {
         term: sequencer.term,
         epoch: sequencer.epoch,
+        leaderStart: sequencer.leaderStart,
         stable: sequencer.stable,
         commit: sequencer.commit,
         first: entries[0]!.seq,

@@ -19,15 +19,33 @@ export interface SequencerView {
   readonly term: number;
   /** Above the epoch of every view its recovery saw, so its entries supersede theirs. */
   readonly epoch: number;
+  /** Which start of the leader's node runs it (`Tokens.Incarnation`). */
+  readonly leaderStart: number;
   /** The replicas: a position is committed once a majority of them hold it. */
   readonly replicas: readonly NodeId[];
   /** The sequencer's own id: when it is a replica, its log counts as held. */
   readonly self: NodeId;
 }
 
-/** Whether entry `a` supersedes entry `b` at the same position: a later view numbered it. */
-export function supersedes(a: OrderedEntry, b: OrderedEntry): boolean {
-  return a.epoch > b.epoch || (a.epoch === b.epoch && a.term > b.term);
+/** The stamp of the view that numbered an entry: its epoch, term and leader's start. */
+export type ViewStamp = Pick<OrderedEntry, 'epoch' | 'term' | 'leaderStart'>;
+
+/**
+ * Whether entry `a` supersedes entry `b` at the same position: a later view
+ * numbered it. Epochs first; two views that recovered from disjoint answers
+ * may share one, and then the later term wins (its recovery found the
+ * older term's replicas gone), and within one term (one leader) the later
+ * start of the leader's node.
+ */
+export function supersedes(a: ViewStamp, b: ViewStamp): boolean {
+  if (a.epoch !== b.epoch) return a.epoch > b.epoch;
+  if (a.term !== b.term) return a.term > b.term;
+  return a.leaderStart > b.leaderStart;
+}
+
+/** Whether two entries were numbered by the same view. */
+export function sameView(a: ViewStamp, b: ViewStamp): boolean {
+  return a.epoch === b.epoch && a.term === b.term && a.leaderStart === b.leaderStart;
 }
 
 /**
@@ -42,6 +60,7 @@ export function supersedes(a: OrderedEntry, b: OrderedEntry): boolean {
 export class TermSequencer {
   readonly term: number;
   readonly epoch: number;
+  readonly leaderStart: number;
   /** Entries `base + 1` … `head`, in order. */
   readonly #log: OrderedEntry[] = [];
   #base: number;
@@ -66,6 +85,7 @@ export class TermSequencer {
   private constructor(view: SequencerView, base: number) {
     this.term = view.term;
     this.epoch = view.epoch;
+    this.leaderStart = view.leaderStart;
     this.#self = view.self;
     this.#replicas = view.replicas;
     this.#quorum = Math.floor(view.replicas.length / 2) + 1;
@@ -135,7 +155,12 @@ export class TermSequencer {
     const sequencer = new TermSequencer(view, base);
     // The new view adopts what it keeps: stamped with it, so a later recovery ranks it right.
     for (let seq = base + 1; chosen.has(seq); seq++) {
-      sequencer.#log.push({ ...chosen.get(seq)!, epoch: view.epoch, term: view.term });
+      sequencer.#log.push({
+        ...chosen.get(seq)!,
+        epoch: view.epoch,
+        term: view.term,
+        leaderStart: view.leaderStart,
+      });
     }
     for (const reply of replies.values()) {
       for (const [sender, senderSeq] of reply.senderSeqs) sequencer.#noteOrdered(sender, senderSeq);
@@ -192,6 +217,7 @@ export class TermSequencer {
     return {
       term: this.term,
       epoch: this.epoch,
+      leaderStart: this.leaderStart,
       head: this.head,
       stable: this.#stable,
       commit: this.#commit,
@@ -265,6 +291,7 @@ export class TermSequencer {
     return {
       term: this.term,
       epoch: this.epoch,
+      leaderStart: this.leaderStart,
       start: this.start,
       lastSenderSeq: (this.#nextSenderSeq.get(replica) ?? 1) - 1,
       head: this.head,
@@ -363,6 +390,7 @@ export class TermSequencer {
       seq: this.head + 1,
       epoch: this.epoch,
       term: this.term,
+      leaderStart: this.leaderStart,
       sender,
       senderSeq,
       payload,

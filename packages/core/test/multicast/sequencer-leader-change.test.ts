@@ -76,6 +76,7 @@ describe('SequencerMulticast across leader changes', () => {
     const stale = {
       term: 1,
       epoch: 1,
+      leaderStart: 1,
       stable: 0,
       commit: 16,
       first: 16,

@@ -76,6 +76,7 @@ describe('SequencerMulticast', () => {
     const forged = {
       term: 1,
       epoch: 1,
+      leaderStart: 1,
       stable: 0,
       commit: 16,
       first: 16,
@@ -110,6 +111,7 @@ describe('SequencerMulticast', () => {
     sim.node('n2').transport.send('n1', 'sequencer.order', {
       term: 1,
       epoch: 1,
+      leaderStart: 1,
       stable: 0,
       commit: 0,
       first: 1_000_000,
@@ -120,6 +122,7 @@ describe('SequencerMulticast', () => {
     sim.node('n2').transport.send('n1', 'sequencer.order', {
       term: 1,
       epoch: 1,
+      leaderStart: 1,
       stable: 0,
       commit: 0,
       first: 17,
@@ -130,6 +133,7 @@ describe('SequencerMulticast', () => {
     sim.node('n2').transport.send('n1', 'sequencer.sync', {
       term: 1,
       epoch: 1,
+      leaderStart: 1,
       head: 5_000_000,
       stable: 0,
       commit: 0,
@@ -167,6 +171,7 @@ describe('SequencerMulticast', () => {
     sim.node('n3').transport.send('n2', 'sequencer.ack', {
       term: 1,
       epoch: 1,
+      leaderStart: 1,
       stored: 999_999,
       delivered: 0,
     });

@@ -27,7 +27,7 @@ export class DirectoryLock {
   static async acquire(directory: string, fileName = 'LOCK'): Promise<DirectoryLock> {
     const path = join(directory, fileName);
     const candidate = `${path}.${process.pid}-${++attempts}.new`;
-    await writeFile(candidate, `${process.pid}\n`);
+    await writeFile(candidate, `${process.pid}\n`, { mode: 0o600 });
     try {
       for (;;) {
         try {

@@ -22,8 +22,10 @@ export async function fsyncDirectory(directory: string): Promise<void> {
  */
 export async function writeFileDurably(path: string, data: Uint8Array): Promise<void> {
   const temporary = `${path}.tmp`;
-  const handle = await open(temporary, 'w');
+  const handle = await open(temporary, 'w', 0o600);
   try {
+    // A leftover temporary file keeps its mode under 'w': narrow it.
+    await handle.chmod(0o600);
     await handle.writeFile(data);
     await handle.sync();
   } finally {

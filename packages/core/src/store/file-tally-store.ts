@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LifecycleError, StoreCorruptedError, StoreUnavailableError } from '../contracts';
 import type { EventScore, MedalTally, TallyStore, TallyStoreOptions } from '../contracts';
@@ -210,7 +210,9 @@ export class FileTallyStore implements TallyStore {
   private async open(): Promise<void> {
     this.phase = 'starting';
     try {
-      await mkdir(this.directory, { recursive: true });
+      // The tallies and their log are the owner's alone: 0700, even for a directory made before.
+      await mkdir(this.directory, { recursive: true, mode: 0o700 });
+      await chmod(this.directory, 0o700);
       this.lock = await DirectoryLock.acquire(this.directory);
       await this.recover();
       this.phase = 'running';

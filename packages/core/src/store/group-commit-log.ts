@@ -165,8 +165,10 @@ export class GroupCommitLog<T = void> {
 }
 
 async function openForAppend(path: string): Promise<{ handle: FileHandle; size: number }> {
-  const handle = await open(path, 'a');
+  const handle = await open(path, 'a', 0o600);
   try {
+    // A segment written by an older version may be wider: the log is the owner's alone.
+    await handle.chmod(0o600);
     const { size } = await handle.stat();
     // The file may be new: its name is durable only once the directory is synced.
     await fsyncDirectory(dirname(path));

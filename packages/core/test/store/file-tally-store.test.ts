@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import {
   appendFileSync,
+  chmodSync,
   existsSync,
   readdirSync,
   readFileSync,
@@ -54,6 +55,33 @@ function recordOffset(log: Buffer, index: number): number {
   for (let i = 0; i < index; i++) offset += 8 + log.readUInt32BE(offset);
   return offset;
 }
+
+describe('FileTallyStore file modes', () => {
+  it('keeps its directory 0700 and its log, snapshot and lock 0600, narrowing what an older version left wider', async () => {
+    chmodSync(directory.path, 0o755);
+    let store = await open({ compactAfterBytes: 256 });
+    await writeGolds(store, 20);
+    const modes = (): Record<string, number> =>
+      Object.fromEntries(
+        readdirSync(directory.path).map((name) => [
+          name,
+          statSync(join(directory.path, name)).mode & 0o777,
+        ]),
+      );
+    expect(statSync(directory.path).mode & 0o777).toBe(0o700);
+    expect(Object.keys(modes())).toEqual(expect.arrayContaining(['snapshot', ...segments()]));
+    for (const [name, mode] of Object.entries(modes()))
+      expect({ name, mode }).toEqual({ name, mode: 0o600 });
+    await store.stop();
+    for (const segment of segments()) chmodSync(join(directory.path, segment), 0o644);
+    chmodSync(directory.path, 0o755);
+    store = await open();
+    await writeGolds(store, 1, 'again');
+    expect(statSync(directory.path).mode & 0o777).toBe(0o700);
+    for (const [name, mode] of Object.entries(modes()))
+      expect({ name, mode }).toEqual({ name, mode: 0o600 });
+  });
+});
 
 describe('FileTallyStore recovery', () => {
   it('cuts off a torn tail and keeps every complete record', async () => {

@@ -1,5 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { z } from 'zod';
 
 /** Where `medals cluster` writes its cluster file, relative to the working directory. */
@@ -35,6 +35,8 @@ export type ClusterFile = z.infer<typeof clusterFileSchema>;
  */
 export function writeClusterFile(file: string, content: ClusterFile): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  // Our own `.medals/` is narrowed even if an older version made it 0755; another directory is the user's.
+  if (basename(dirname(file)) === '.medals') chmodSync(dirname(file), 0o700);
   const temporary = `${file}.${process.pid}.tmp`;
   try {
     // Removed first: a leftover of a crashed launcher might have a wider mode, which `mode` would not narrow.

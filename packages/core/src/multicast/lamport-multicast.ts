@@ -611,7 +611,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     if (outbox.length === 0 || this.#state !== 'running') return;
     const ack = this.#ackBody();
     for (let i = 0; i < outbox.length; i += MAX_BATCH) {
-      const body: DataBody = { messages: outbox.slice(i, i + MAX_BATCH).map(wire), ack };
+      const body: DataBody = { messages: outbox.slice(i, i + MAX_BATCH).map(copyMessage), ack };
       for (const peer of this.#view) if (peer !== this.#self) this.#sendTo(peer, DATA, body);
     }
     // The data messages carry our acknowledgement.
@@ -1115,11 +1115,11 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     } else if (!join.fresh && (this.#log[0]?.seq ?? seq + 1) <= join.delivered + 1) {
       replay = this.#log
         .filter((entry) => entry.seq > join.delivered)
-        .map((entry) => ({ seq: entry.seq, message: wire(entry.held) }));
+        .map((entry) => ({ seq: entry.seq, message: copyMessage(entry.held) }));
     } else {
       states = this.#states.snapshot();
     }
-    const messages = this.#queue.items().map(wire);
+    const messages = this.#queue.items().map(copyMessage);
     if (messages.length > MAX_TRANSFER || (replay?.length ?? 0) > MAX_TRANSFER) {
       this.#report('ERR_STATE_TOO_LARGE', `too much to transfer to ${this.group[m]}`);
       return;
@@ -1326,7 +1326,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
       reset(this.#nudgeRetry[i]!, this.#retransmitTimeoutMs);
     }
     this.#incarnations[self] = this.#incarnation;
-    const held = body.messages.map(fromWire).sort((a, b) => a.senderSeq - b.senderSeq);
+    const held = body.messages.map(copyMessage).sort((a, b) => a.senderSeq - b.senderSeq);
     for (const message of held) {
       const sender = this.#index.get(message.sender)!;
       this.#undelivered[sender]!.set(message.senderSeq, message);
@@ -1385,7 +1385,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
     } else {
       for (const entry of body.replay) {
         this.#deliveredCount = entry.seq;
-        this.#deliver(entry.seq, fromWire(entry.message));
+        this.#deliver(entry.seq, copyMessage(entry.message));
       }
     }
     for (const peer of this.#view) if (peer !== this.#self) this.#owesAck.add(peer);
@@ -1811,7 +1811,7 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
       // Undelivered messages of a sender are kept in the order of their numbers.
       for (const message of this.#undelivered[s]!.values()) {
         if (messages.length >= budget) break;
-        if (message.senderSeq > acked) messages.push(wire(message));
+        if (message.senderSeq > acked) messages.push(copyMessage(message));
       }
     }
     if (messages.length === 0) return;
@@ -1860,18 +1860,8 @@ export class LamportMulticast<T = unknown> implements OrderedMulticast<T>, Start
   }
 }
 
-/** A held message as it travels. */
-function wire(held: Held): StampedMessage {
-  return {
-    sender: held.sender,
-    senderSeq: held.senderSeq,
-    ts: held.ts,
-    payload: held.payload,
-    ...(held.join ? { join: held.join } : {}),
-  };
-}
-
-function fromWire(message: StampedMessage): Held {
+/** A copy of a message, as it travels or as it is held (the same fields), without an absent `join`. */
+function copyMessage(message: Held | StampedMessage): Held & StampedMessage {
   return {
     ts: message.ts,
     sender: message.sender,

@@ -492,7 +492,7 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
       since: this.#scheduler.now(),
       confirmed: new Set(this.#isReplica ? [this.#self] : []),
     });
-    this.#syncAll(sequencer);
+    this.#toReplicas(SYNC, sequencer.sync());
   }
 
   /** Counts an acknowledgement of the current view toward pending admissions. */
@@ -509,10 +509,10 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     }
   }
 
-  #syncAll(sequencer: TermSequencer): void {
-    const sync = sequencer.sync();
+  /** Sends to every other replica. */
+  #toReplicas(type: string, payload: Order | Sync): void {
     for (const replica of this.replicas) {
-      if (replica !== this.#self) this.#send(replica, SYNC, sync);
+      if (replica !== this.#self) this.#send(replica, type, payload);
     }
   }
 
@@ -932,9 +932,7 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
       if (!transferred || this.#joined) return false;
       this.#installState(transferred);
     } else {
-      this.#delivered = seq;
-      this.#stored = seq;
-      this.#retainedFrom = seq + 1;
+      this.#moveTo(seq);
       this.#lastAckDelivered = seq;
     }
     this.#joined = true;
@@ -977,11 +975,7 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
     for (const [sender, senderSeq] of transferred.senderSeqs) {
       if (senderSeq > (this.#senderSeqs.get(sender) ?? 0)) this.#senderSeqs.set(sender, senderSeq);
     }
-    for (const position of this.#received.keys())
-      if (position <= seq) this.#received.delete(position);
-    this.#delivered = seq;
-    if (this.#stored < seq) this.#stored = seq;
-    this.#retainedFrom = seq + 1;
+    this.#moveTo(seq);
     this.#lastAckDelivered = seq;
     // Our own messages up to what the donor delivered are delivered: they leave the pending ones.
     const own = this.#senderSeqs.get(this.#self) ?? 0;
@@ -1021,9 +1015,17 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
       'ERR_SEQUENCER_TRUNCATED',
       `${from} no longer holds positions ${this.#delivered + 1} to ${start - 1}; ${this.#self} skips them`,
     );
-    for (const seq of this.#received.keys()) if (seq < start) this.#received.delete(seq);
-    this.#delivered = start - 1;
-    this.#retainedFrom = start;
+    this.#moveTo(start - 1);
+  }
+
+  /** Goes on from position `seq` as if it had delivered everything up to it (a state transfer, a skip). */
+  #moveTo(seq: number): void {
+    for (const position of this.#received.keys()) {
+      if (position <= seq) this.#received.delete(position);
+    }
+    this.#delivered = seq;
+    if (this.#stored < seq) this.#stored = seq;
+    this.#retainedFrom = seq + 1;
   }
 
   #fetch(): void {
@@ -1152,16 +1154,11 @@ export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Sta
         senderSeqs: entries.map((e) => e.senderSeq),
         payloads: entries.map((e) => e.payload),
       };
-      for (const replica of this.replicas) {
-        if (replica !== this.#self) this.#send(replica, ORDER, order);
-      }
-      if (this.#isReplica && this.#canDeliver()) {
-        this.#receive(entries, this.#self);
-        this.#learn(sequencer.commit, sequencer.stable, sequencer.head);
-      }
+      this.#toReplicas(ORDER, order);
+      if (this.#isReplica && this.#canDeliver()) this.#receive(entries, this.#self);
     }
     if (outgoing.length === 0 && sequencer.commit > this.#commitAnnounced) {
-      this.#syncAll(sequencer);
+      this.#toReplicas(SYNC, sequencer.sync());
     }
     this.#commitAnnounced = sequencer.commit;
     if (this.#isReplica && this.#canDeliver()) {

@@ -1,22 +1,14 @@
-import type { HistoryEntry, NodeId, Plugin } from '@medals/core';
-import { Simulation, bully, heartbeat, leaseGuardMs, ring } from '@medals/core';
+import type { HistoryEntry, NodeId, Plugin, Simulation } from '@medals/core';
+import { bully, leaseGuardMs, ring } from '@medals/core';
 import { actingIntervals, findActingOverlap } from '@medals/core/testing';
-import { FAST_LINKS, actingAgreement, agreement, electionOf } from './election-runs';
+import { actingAgreement, agreement, electionOf, settledCluster } from './election-runs';
 
 /** heartbeat()'s default timeout T, and the lease's default guard (T + 100 ms of margin). */
 const T = 150;
 const GUARD = T + 100;
 
-async function cluster(seed: number, election: Plugin): Promise<Simulation> {
-  const sim = new Simulation({
-    seed,
-    nodes: 5,
-    plugins: () => [heartbeat(), election],
-    conditions: FAST_LINKS,
-  });
-  await sim.start();
-  await sim.runUntil(() => actingAgreement(sim) !== undefined, 1_000);
-  return sim;
+function cluster(seed: number, election: Plugin): Promise<Simulation> {
+  return settledCluster(seed, election, actingAgreement);
 }
 
 const last = (sim: Simulation, event: string, node: NodeId): HistoryEntry | undefined =>

@@ -1,17 +1,9 @@
 import type { Plugin } from '@medals/core';
 import { BullyElection, Simulation, bully, heartbeat } from '@medals/core';
-import { FAST_LINKS, agreement, electionOf } from './election-runs';
+import { FAST_LINKS, agreement, electionOf, settledCluster } from './election-runs';
 
-async function cluster(seed: number, election: Plugin): Promise<Simulation> {
-  const sim = new Simulation({
-    seed,
-    nodes: 5,
-    plugins: () => [heartbeat(), election],
-    conditions: FAST_LINKS,
-  });
-  await sim.start();
-  await sim.runUntil(() => agreement(sim) !== undefined, 1_000);
-  return sim;
+function cluster(seed: number, election: Plugin): Promise<Simulation> {
+  return settledCluster(seed, election);
 }
 
 function bullyMessages(sim: Simulation): number {

@@ -1,12 +1,5 @@
-import type {
-  Election,
-  Leadership,
-  LinkConditions,
-  NodeId,
-  Plugin,
-  Simulation,
-} from '@medals/core';
-import { Tokens } from '@medals/core';
+import type { Election, Leadership, LinkConditions, NodeId, Plugin } from '@medals/core';
+import { heartbeat, Simulation, Tokens } from '@medals/core';
 
 /** Links of 0 to 2 ms, drawn in steps of 1/8 ms so virtual times stay exact binary fractions. */
 export const FAST_LINKS: LinkConditions = {
@@ -50,3 +43,23 @@ export function termsGoingBack(sim: Simulation): { node: NodeId; from: number; t
 
 /** The plugins of a node, for the algorithm under test. */
 export type ElectionPlugins = (id: NodeId) => readonly Plugin[];
+
+/**
+ * Five nodes with heartbeats and `election` on fast links, started and run
+ * until `settled` names a leadership (at most 1 s of virtual time).
+ */
+export async function settledCluster(
+  seed: number,
+  election: Plugin,
+  settled: (sim: Simulation) => Leadership | undefined = agreement,
+): Promise<Simulation> {
+  const sim = new Simulation({
+    seed,
+    nodes: 5,
+    plugins: () => [heartbeat(), election],
+    conditions: FAST_LINKS,
+  });
+  await sim.start();
+  await sim.runUntil(() => settled(sim) !== undefined, 1_000);
+  return sim;
+}

@@ -1,17 +1,9 @@
-import type { Plugin } from '@medals/core';
-import { RingElection, Simulation, heartbeat, ring } from '@medals/core';
-import { FAST_LINKS, agreement } from './election-runs';
+import type { Plugin, Simulation } from '@medals/core';
+import { RingElection, ring } from '@medals/core';
+import { agreement, settledCluster } from './election-runs';
 
-async function cluster(seed: number, election: Plugin = ring()): Promise<Simulation> {
-  const sim = new Simulation({
-    seed,
-    nodes: 5,
-    plugins: () => [heartbeat(), election],
-    conditions: FAST_LINKS,
-  });
-  await sim.start();
-  await sim.runUntil(() => agreement(sim) !== undefined, 1_000);
-  return sim;
+function cluster(seed: number, election: Plugin = ring()): Promise<Simulation> {
+  return settledCluster(seed, election);
 }
 
 function ringMessages(sim: Simulation, type: string): number {

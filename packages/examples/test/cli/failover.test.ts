@@ -2,9 +2,9 @@ import { AssignedServer } from '../../src/cli/client-target';
 import { launchCluster } from '../../src/cli/launch-cluster';
 import type { LaunchedCluster } from '../../src/cli/launch-cluster';
 import { NodeProcessGroup } from '../../src/cli/node-process-group';
-import { DispatcherClient, OlympicClient } from '../../src/service';
+import { DispatcherClient } from '../../src/service';
 import type { ServiceOptions } from '../../src/service';
-import { requireBuiltCli, testOptions, waitFor } from './support';
+import { goldOf, requireBuiltCli, statusOf, testOptions, waitFor } from './support';
 
 jest.setTimeout(60_000);
 
@@ -26,24 +26,6 @@ async function startCluster(
   );
   const cluster = await launchCluster({ frontEnds: 2, options }, group);
   return { cluster, events };
-}
-
-async function statusOf(url: string): Promise<Record<string, unknown>> {
-  const client = new OlympicClient({ baseUrl: url, timeoutMs: 1_000 });
-  try {
-    return await client.status();
-  } finally {
-    client.close();
-  }
-}
-
-async function goldOf(url: string): Promise<number> {
-  const client = new OlympicClient({ baseUrl: url, timeoutMs: 2_000 });
-  try {
-    return (await client.getMedalTally('Gaul')).gold;
-  } finally {
-    client.close();
-  }
 }
 
 describe('SIGKILL of a front-end under load', () => {
@@ -180,7 +162,7 @@ describe('SIGKILL of the leader', () => {
     // The surviving front-ends say so too.
     for (const fe of cluster.frontEnds.filter((f) => f.id !== leader)) {
       await waitFor(`${fe.id} to name ${newLeader}`, async () =>
-        (await statusOf(fe.url ?? '')).leader === newLeader ? true : undefined,
+        (await statusOf(fe.url ?? '', 1_000)).leader === newLeader ? true : undefined,
       );
     }
   });

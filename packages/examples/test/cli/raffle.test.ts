@@ -1,20 +1,9 @@
 import { launchCluster } from '../../src/cli/launch-cluster';
 import type { LaunchedCluster } from '../../src/cli/launch-cluster';
 import { runClients } from '../../src/eval/load-generator';
-import { OlympicClient } from '../../src/service';
-import type { RaffleView } from '../../src/service';
-import { requireBuiltCli, testOptions, waitFor } from './support';
+import { raffleOf, requireBuiltCli, testOptions, waitFor } from './support';
 
 jest.setTimeout(60_000);
-
-async function raffleOf(url: string): Promise<RaffleView> {
-  const client = new OlympicClient({ baseUrl: url, timeoutMs: 2_000 });
-  try {
-    return await client.raffle();
-  } finally {
-    client.close();
-  }
-}
 
 describe.each([
   { transport: 'tcp', election: 'bully', clockSync: 'berkeley', multicast: 'lamport' },

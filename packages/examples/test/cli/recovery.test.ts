@@ -6,38 +6,19 @@ import { launchCluster } from '../../src/cli/launch-cluster';
 import type { LaunchedCluster } from '../../src/cli/launch-cluster';
 import { NodeProcessGroup } from '../../src/cli/node-process-group';
 import type { LaunchedNode } from '../../src/cli/node-process-group';
-import { DispatcherClient, OlympicClient } from '../../src/service';
+import { DispatcherClient } from '../../src/service';
 import type { RaffleView } from '../../src/service';
-import { requireBuiltCli, testOptions, waitFor } from './support';
+import { goldOf, raffleOf, requireBuiltCli, statusOf, testOptions, waitFor } from './support';
 
 jest.setTimeout(90_000);
 
 /** How long one write may keep failing (its front-end, the db or the dispatcher restarting) before the test gives up. */
 const WRITE_DEADLINE_MS = 20_000;
 
-async function raffleOf(url: string): Promise<RaffleView> {
-  const client = new OlympicClient({ baseUrl: url, timeoutMs: 2_000 });
-  try {
-    return await client.raffle();
-  } finally {
-    client.close();
-  }
-}
-
 /** How many multicast messages a front-end's current process has delivered. */
 async function deliveredBy(url: string): Promise<number> {
-  const response = await fetch(`${url}/status`);
-  const status = (await response.json()) as { delivered: number | null };
-  return status.delivered ?? 0;
-}
-
-async function goldOf(url: string): Promise<number> {
-  const client = new OlympicClient({ baseUrl: url, timeoutMs: 2_000 });
-  try {
-    return (await client.getMedalTally('Gaul')).gold;
-  } finally {
-    client.close();
-  }
+  const { delivered } = await statusOf(url);
+  return typeof delivered === 'number' ? delivered : 0;
 }
 
 /**

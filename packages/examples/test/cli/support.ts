@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultCliPath } from '../../src/cli/node-process-group';
-import { defaultServiceOptions } from '../../src/service';
-import type { ServiceOptions } from '../../src/service';
+import { defaultServiceOptions, OlympicClient } from '../../src/service';
+import type { RaffleView, ServiceOptions } from '../../src/service';
 
 /** The compiled CLI the tests run: `npm test` builds it first. */
 export const cliPath = defaultCliPath;
@@ -64,4 +64,33 @@ export async function call(
     body = { notJson: text };
   }
   return { status: res.status, body };
+}
+
+/** Asks one front-end one thing through a client of its own, closed afterwards. */
+async function askFrontEnd<T>(
+  url: string,
+  ask: (client: OlympicClient) => Promise<T>,
+  timeoutMs = 2_000,
+): Promise<T> {
+  const client = new OlympicClient({ baseUrl: url, timeoutMs });
+  try {
+    return await ask(client);
+  } finally {
+    client.close();
+  }
+}
+
+/** A front-end's raffle. */
+export function raffleOf(url: string): Promise<RaffleView> {
+  return askFrontEnd(url, (client) => client.raffle());
+}
+
+/** Gaul's gold medals, as a front-end reads them. */
+export function goldOf(url: string): Promise<number> {
+  return askFrontEnd(url, async (client) => (await client.getMedalTally('Gaul')).gold);
+}
+
+/** A front-end's `/status`. */
+export function statusOf(url: string, timeoutMs = 2_000): Promise<Record<string, unknown>> {
+  return askFrontEnd(url, (client) => client.status(), timeoutMs);
 }

@@ -34,3 +34,4 @@ export * from './election';
 export * from './clocksync';
 export * from './multicast';
 export * from './raffle';
+export * from './security';

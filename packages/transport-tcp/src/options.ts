@@ -30,6 +30,14 @@ export interface TcpOptions {
    */
   secret?: string | Uint8Array;
   /**
+   * The keys this node shares with each peer (see `derivePeerKeys` in
+   * `@medals/core`), instead of the cluster `secret`: the node can then
+   * authenticate as itself to those peers only, and cannot pose as another
+   * node. A peer without a key here is refused. Text keys are base64url.
+   * Give `secret` or `peerKeys`, not both.
+   */
+  peerKeys?: Record<NodeId, string | Uint8Array>;
+  /**
    * Allows listening on a non-loopback address without a `secret`, for a
    * trusted network. Default `false`: such a `start()` rejects with `AuthError`.
    */

@@ -109,7 +109,10 @@ export class PeerKeyring {
    */
   static from(
     self: NodeId,
-    options: { secret?: SecretInput | undefined; peerKeys?: Readonly<Record<NodeId, SecretInput>> | undefined },
+    options: {
+      secret?: SecretInput | undefined;
+      peerKeys?: Readonly<Record<NodeId, SecretInput>> | undefined;
+    },
   ): PeerKeyring | undefined {
     const { secret, peerKeys } = options;
     if (secret !== undefined && peerKeys !== undefined) {

@@ -28,5 +28,5 @@
  * @packageDocumentation
  */
 export { PostgresTallyStore } from './postgres-tally-store';
-export type { PostgresTallyStoreOptions } from './postgres-tally-store';
+export type { PostgresTallyStoreOptions } from './options';
 export { SCHEMA_VERSION } from './migrations';

@@ -53,10 +53,14 @@ export interface PostgresTallyStoreOptions extends TallyStoreOptions {
    */
   keepAliveInitialDelayMs?: number;
   /**
-   * Longest `stop()` waits for the calls in flight and for the pool to close.
-   * Past it, `stop()` destroys the pool's remaining sockets and resolves; calls
-   * still in flight then fail. Default: the query timeout plus 1,000 ms, so a
-   * call in flight can finish, or time out on its own, first.
+   * Longest `stop()` waits for the calls in flight and for every connection
+   * to close (a polite close waits for the server's answer, which never comes
+   * across a partition). Past it, `stop()` destroys the remaining sockets and
+   * resolves; calls still in flight then fail (`StoreUnavailableError`, or
+   * `LifecycleError` for a write not yet sent).
+   * Also bounds the cleanup after a failed `start()`. Default: the query
+   * timeout plus 1,000 ms, so a call in flight can finish, or time out on its
+   * own, first.
    */
   stopTimeoutMs?: number;
   /**
@@ -89,7 +93,11 @@ export interface StoreSettings {
 /** Applies the defaults; throws `RangeError` for a count or duration that is not a positive integer. */
 export function storeSettings(options: PostgresTallyStoreOptions): StoreSettings {
   const statementTimeoutMs = positive('statementTimeoutMs', options.statementTimeoutMs, 5_000);
-  const queryTimeoutMs = positive('queryTimeoutMs', options.queryTimeoutMs, statementTimeoutMs + 1_000);
+  const queryTimeoutMs = positive(
+    'queryTimeoutMs',
+    options.queryTimeoutMs,
+    statementTimeoutMs + 1_000,
+  );
   return {
     connectionString: options.connectionString,
     poolSize: positive('poolSize', options.poolSize, 10),

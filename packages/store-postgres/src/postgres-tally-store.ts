@@ -428,6 +428,7 @@ export class PostgresTallyStore implements TallyStore {
       }
       await this.#pruning;
       await pool.end();
+      await sockets.allClosed();
     })();
     try {
       if (!(await settlesWithin(orderly, this.#settings.stopTimeoutMs))) {
@@ -444,9 +445,10 @@ export class PostgresTallyStore implements TallyStore {
   }
 }
 
-/** Ends `pool`, destroying its sockets if the server has not let it close within `ms`. */
+/** Ends `pool`, destroying its sockets if the server has not let them close within `ms`. */
 async function endPool(pool: Pool, sockets: PoolSockets, ms: number): Promise<void> {
-  if (!(await settlesWithin(pool.end(), ms))) sockets.destroyAll();
+  const closed = pool.end().then(() => sockets.allClosed());
+  if (!(await settlesWithin(closed, ms))) sockets.destroyAll();
 }
 
 function ignore(): void {}

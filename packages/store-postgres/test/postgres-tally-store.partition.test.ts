@@ -163,10 +163,14 @@ describeWithPostgres('PostgresTallyStore across a partition', () => {
     await expect(store.getMedalTally('Gaul')).resolves.toMatchObject({ gold: 4 });
   });
 
-  it('returns from stop() within its bound while the link is frozen, and loses no acknowledged write', async () => {
+  it('returns from stop() within its bound while the link is frozen, failing the calls in flight, and loses no acknowledged write', async () => {
     const link = await proxy();
-    // A query timeout far beyond the bound: stop() must not wait for the call in flight to time out.
-    const store = storeAt(link.urlFor(PG_URL), { queryTimeoutMs: 60_000, poolSize: 4 });
+    // Query and connection timeouts far beyond the bound: only stop() may end the calls in flight.
+    const store = storeAt(link.urlFor(PG_URL), {
+      queryTimeoutMs: 60_000,
+      connectionTimeoutMs: 60_000,
+      poolSize: 4,
+    });
     await store.start();
     const acknowledged = await Promise.all(
       ['a1', 'a2', 'a3', 'a4'].map((id) => store.incrementMedal('Rome', 'silver', id)),
@@ -174,6 +178,9 @@ describeWithPostgres('PostgresTallyStore across a partition', () => {
 
     link.freeze();
     const inFlight = store.getMedalTally('Rome');
+    // The first is sent and held by the partition; the others wait for it in the team's batcher.
+    const cutOff = ['w1', 'w2', 'w3'];
+    const writes = cutOff.map((id) => store.incrementMedal('Rome', 'gold', id));
     await expect(settledInBound(store.stop(), 'stop()')).resolves.toMatchObject({
       status: 'fulfilled',
     });
@@ -181,12 +188,23 @@ describeWithPostgres('PostgresTallyStore across a partition', () => {
       status: 'rejected',
       reason: { name: 'StoreUnavailableError' },
     });
+    const outcomes = await settledInBound(Promise.allSettled(writes), 'the writes in flight');
+    expect(outcomes).toEqual({
+      status: 'fulfilled',
+      value: [
+        { status: 'rejected', reason: expect.objectContaining({ name: 'StoreUnavailableError' }) },
+        { status: 'rejected', reason: expect.objectContaining({ name: 'LifecycleError' }) },
+        { status: 'rejected', reason: expect.objectContaining({ name: 'LifecycleError' }) },
+      ],
+    });
 
     link.thaw();
     const reopened = storeAt(link.urlFor(PG_URL));
     await reopened.start();
+    for (const id of cutOff) await reopened.incrementMedal('Rome', 'gold', id);
     await expect(reopened.getMedalTally('Rome')).resolves.toMatchObject({
       silver: acknowledged.length,
+      gold: cutOff.length,
     });
   });
 

@@ -6,7 +6,8 @@
  * tallies per team and scores per event, writes idempotent on their
  * operation id (in the same transaction as the write), atomic increments,
  * tables created or migrated at start, a connection pool with statement
- * timeouts, and a clean shutdown.
+ * and query timeouts and TCP keepalive, and a shutdown that is clean when
+ * the server answers and bounded in time when it does not.
  *
  * @example
  * ```ts
@@ -28,5 +29,5 @@
  * @packageDocumentation
  */
 export { PostgresTallyStore } from './postgres-tally-store';
-export type { PostgresTallyStoreOptions } from './postgres-tally-store';
+export type { PostgresTallyStoreOptions } from './options';
 export { SCHEMA_VERSION } from './migrations';

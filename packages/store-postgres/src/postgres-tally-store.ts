@@ -1,59 +1,25 @@
 import { Pool } from 'pg';
-import type { PoolConfig } from 'pg';
+import type { PoolClient, PoolConfig } from 'pg';
 import {
   LifecycleError,
   OperationConflictError,
   StoreUnavailableError,
   TallyCatalog,
-  TimeoutError,
   operationFingerprint,
 } from '@medals/core';
-import type { EventScore, MedalTally, TallyStore, TallyStoreOptions } from '@medals/core';
+import type { EventScore, MedalTally, TallyStore } from '@medals/core';
+import { settlesWithin } from './deadline';
+import { isRetryable, translateError } from './errors';
 import { MedalBatcher } from './medal-batcher';
 import type { PendingIncrement } from './medal-batcher';
 import { migrate } from './migrations';
+import { storeSettings } from './options';
+import type { PostgresTallyStoreOptions, StoreSettings } from './options';
+import { PoolSockets } from './pool-sockets';
 import { statements } from './statements';
 import type { Statement, Statements } from './statements';
 import { tableNames } from './table-names';
 import type { TableNames } from './table-names';
-
-/** Options of {@link PostgresTallyStore}. */
-export interface PostgresTallyStoreOptions extends TallyStoreOptions {
-  /**
-   * Where the database is, as a libpq connection URI such as
-   * `postgres://medals@db.example:5432/medals`. Default: pg's own defaults,
-   * which read the `PGHOST`, `PGUSER`, `PGDATABASE`… environment variables
-   * (see https://node-postgres.com/features/connecting).
-   */
-  connectionString?: string;
-  /** Most connections the store's pool opens. Default 10. */
-  poolSize?: number;
-  /** Schema of the store's tables, created if missing; a lower-case SQL identifier. Default `public`. */
-  schema?: string;
-  /**
-   * Prefix of the store's table names, so several stores (or tests) can share
-   * a schema; a lower-case SQL identifier or empty. Default `medals_`.
-   */
-  tablePrefix?: string;
-  /**
-   * Server-side limit on each statement, waiting for locks included
-   * (PostgreSQL's `statement_timeout`); a statement over it rejects with
-   * `TimeoutError`. Default 5,000 ms.
-   */
-  statementTimeoutMs?: number;
-  /** Limit on opening a connection; over it a call rejects with `StoreUnavailableError`. Default 5,000 ms. */
-  connectionTimeoutMs?: number;
-  /** An idle connection is closed after this long. Default 10,000 ms. */
-  idleTimeoutMs?: number;
-  /**
-   * Operation ids remembered for idempotency. Default 1,000,000. The oldest
-   * are deleted in the background every tenth of this many writes, so the
-   * table holds between the retention and 1.1 times it.
-   */
-  idempotencyRetention?: number;
-  /** `application_name` of the connections, as shown by `pg_stat_activity`. Default `medals`. */
-  applicationName?: string;
-}
 
 interface WriteRow {
   /** Present in the rows of `incrementBatch`. */
@@ -78,19 +44,12 @@ interface ScoreRow {
 
 type Phase = 'stopped' | 'starting' | 'running' | 'stopping';
 
-/** PostgreSQL error codes (SQLSTATE) the store handles. */
-const SQLSTATE = {
-  uniqueViolation: '23505',
-  serializationFailure: '40001',
-  deadlockDetected: '40P01',
-  queryCanceled: '57014',
-} as const;
+/** The pool of a running store and the sockets under it. */
+interface Connections {
+  readonly pool: Pool;
+  readonly sockets: PoolSockets;
+}
 
-const RETRYABLE: ReadonlySet<string> = new Set([
-  SQLSTATE.uniqueViolation,
-  SQLSTATE.serializationFailure,
-  SQLSTATE.deadlockDetected,
-]);
 const MAX_ATTEMPTS = 5;
 /** Most increments of one team sent in one statement. */
 const MAX_INCREMENT_BATCH = 512;
@@ -107,93 +66,106 @@ const MAX_INCREMENT_BATCH = 512;
  * concurrent attempts of one operation id in this store run one after the
  * other.
  *
+ * Every call is bounded: waiting for a connection by the connection timeout,
+ * each statement by the server's statement timeout and by a client-side query
+ * timeout for when the server cannot answer at all. A write that times out
+ * client-side rejects with `TimeoutError` although it may have committed;
+ * its retry with the same operation id then finds the remembered result, so
+ * it is never applied twice. A timed-out connection is discarded, and the
+ * store serves again as soon as the server can be reached.
+ *
  * `start()` creates the schema and tables, or migrates them, recording the
  * version in a `<prefix>schema_version` table; `stop()` waits for the calls
- * in flight, then closes the pool.
+ * in flight, then closes the pool, cutting its sockets if that takes longer
+ * than the stop timeout.
  */
 export class PostgresTallyStore implements TallyStore {
-  private readonly catalog: TallyCatalog;
-  private readonly tables: TableNames;
-  private readonly sql: Statements;
-  private readonly retention: number;
-  private readonly pruneEvery: number;
-  private phase: Phase = 'stopped';
-  private pool: Pool | undefined;
-  private opening: Promise<void> | undefined;
-  private closing: Promise<void> | undefined;
-  private inFlight = 0;
-  private drained: (() => void) | undefined;
-  private writesSincePrune = 0;
-  private pruning: Promise<void> | undefined;
-  private readonly batcher = new MedalBatcher(
-    (team, batch) => this.runIncrementBatch(team, batch),
+  readonly #settings: StoreSettings;
+  readonly #catalog: TallyCatalog;
+  readonly #tables: TableNames;
+  readonly #sql: Statements;
+  readonly #pruneEvery: number;
+  #phase: Phase = 'stopped';
+  #connections: Connections | undefined;
+  #opening: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #inFlight = 0;
+  #drained: (() => void) | undefined;
+  #writesSincePrune = 0;
+  #pruning: Promise<void> | undefined;
+  readonly #batcher = new MedalBatcher(
+    (team, batch) => this.#runIncrementBatch(team, batch),
     MAX_INCREMENT_BATCH,
   );
   /** The operation ids being written by this store, and their writes. */
-  private readonly writing = new Map<string, Promise<unknown>>();
+  readonly #writing = new Map<string, Promise<unknown>>();
 
   /** Throws `TypeError`/`RangeError` for invalid options; connects only on {@link PostgresTallyStore.start}. */
-  constructor(private readonly options: PostgresTallyStoreOptions = {}) {
-    this.catalog = new TallyCatalog(options);
-    this.tables = tableNames(options.schema ?? 'public', options.tablePrefix ?? 'medals_');
-    this.sql = statements(this.tables);
-    this.retention = options.idempotencyRetention ?? 1_000_000;
-    if (!Number.isSafeInteger(this.retention) || this.retention < 1) {
-      throw new RangeError(
-        `idempotencyRetention must be a positive integer, got ${this.retention}`,
-      );
-    }
-    this.pruneEvery = Math.max(1, Math.floor(this.retention / 10));
+  constructor(options: PostgresTallyStoreOptions = {}) {
+    this.#settings = storeSettings(options);
+    this.#catalog = new TallyCatalog(options);
+    this.#tables = tableNames(this.#settings.schema, this.#settings.tablePrefix);
+    this.#sql = statements(this.#tables);
+    this.#pruneEvery = Math.max(1, Math.floor(this.#settings.idempotencyRetention / 10));
   }
 
-  /** Connects, creates or migrates the tables, and adds the rows of new teams and events. */
+  /**
+   * Connects, creates or migrates the tables, and adds the rows of new teams
+   * and events. Rejects with `StoreUnavailableError` when the database cannot
+   * be reached within the connection timeout.
+   */
   start(): Promise<void> {
-    if (this.phase === 'running') return Promise.resolve();
-    if (this.phase === 'stopping') {
+    if (this.#phase === 'running') return Promise.resolve();
+    if (this.#phase === 'stopping') {
       return Promise.reject(new LifecycleError('PostgresTallyStore is stopping'));
     }
-    this.opening ??= this.open().finally(() => {
-      this.opening = undefined;
+    this.#opening ??= this.#open().finally(() => {
+      this.#opening = undefined;
     });
-    return this.opening;
+    return this.#opening;
   }
 
-  /** Waits for the calls in flight and the background pruning, then closes every connection. */
+  /**
+   * Waits for the calls in flight and the background pruning, then closes
+   * every connection. Resolves within the stop timeout even when the server
+   * does not answer: past it, the remaining sockets are destroyed and the
+   * calls still in flight fail.
+   */
   async stop(): Promise<void> {
-    if (this.opening !== undefined) await this.opening.catch(() => undefined);
-    if (this.phase !== 'running' && this.closing === undefined) return;
-    this.closing ??= this.close().finally(() => {
-      this.closing = undefined;
+    if (this.#opening !== undefined) await this.#opening.catch(() => undefined);
+    if (this.#phase !== 'running' && this.#closing === undefined) return;
+    this.#closing ??= this.#close().finally(() => {
+      this.#closing = undefined;
     });
-    return this.closing;
+    return this.#closing;
   }
 
   teams(): readonly string[] {
-    return this.catalog.teams;
+    return this.#catalog.teams;
   }
 
   events(): readonly string[] {
-    return this.catalog.events;
+    return this.#catalog.events;
   }
 
   incrementMedal(team: string, medal: string, operationId: string): Promise<MedalTally> {
-    return this.call(async () => {
-      const operation = this.catalog.medalOperation(team, medal, operationId);
-      return this.oneAtATime(operation.operationId, () =>
-        this.batcher.submit(operation, operationFingerprint(operation)),
+    return this.#call(async () => {
+      const operation = this.#catalog.medalOperation(team, medal, operationId);
+      return this.#oneAtATime(operation.operationId, () =>
+        this.#batcher.submit(operation, operationFingerprint(operation)),
       );
     });
   }
 
   getMedalTally(team: string): Promise<MedalTally> {
-    return this.call(async (pool) => {
-      const [tally] = await this.readTallies(pool, [this.catalog.team(team)]);
+    return this.#call(async (pool) => {
+      const [tally] = await this.#readTallies(pool, [this.#catalog.team(team)]);
       return tally;
     });
   }
 
   listMedalTallies(): Promise<MedalTally[]> {
-    return this.call((pool) => this.readTallies(pool, this.catalog.teams));
+    return this.#call((pool) => this.#readTallies(pool, this.#catalog.teams));
   }
 
   setScore(
@@ -201,12 +173,12 @@ export class PostgresTallyStore implements TallyStore {
     scores: Readonly<Record<string, number>>,
     operationId: string,
   ): Promise<EventScore> {
-    return this.call(async (pool) => {
-      const operation = this.catalog.scoreOperation(event, scores, operationId);
+    return this.#call(async (pool) => {
+      const operation = this.#catalog.scoreOperation(event, scores, operationId);
       const fingerprint = operationFingerprint(operation);
       const id = operation.operationId;
-      const [row] = await this.oneAtATime(id, () =>
-        this.execute(pool, this.sql.setScore, `Setting the scores of ${operation.event}`, [
+      const [row] = await this.#oneAtATime(id, () =>
+        this.#execute(pool, this.#sql.setScore, `Setting the scores of ${operation.event}`, [
           id,
           operation.event,
           Object.keys(operation.scores),
@@ -216,36 +188,36 @@ export class PostgresTallyStore implements TallyStore {
       );
       if (row === undefined) {
         throw new StoreUnavailableError(
-          `The score rows of ${JSON.stringify(operation.event)} are missing from ${this.tables.scores}`,
+          `The score rows of ${JSON.stringify(operation.event)} are missing from ${this.#tables.scores}`,
         );
       }
       if (row.replayed && row.fingerprint !== fingerprint) throw new OperationConflictError(id);
-      if (!row.replayed) this.countWrites(1);
-      return this.toEventScore(row.result as EventScore);
+      if (!row.replayed) this.#countWrites(1);
+      return this.#toEventScore(row.result as EventScore);
     });
   }
 
   getScore(event: string): Promise<EventScore> {
-    return this.call(async (pool) => {
-      const [score] = await this.readScores(pool, [this.catalog.event(event)]);
+    return this.#call(async (pool) => {
+      const [score] = await this.#readScores(pool, [this.#catalog.event(event)]);
       return score;
     });
   }
 
   listScores(): Promise<EventScore[]> {
-    return this.call((pool) => this.readScores(pool, this.catalog.events));
+    return this.#call((pool) => this.#readScores(pool, this.#catalog.events));
   }
 
   /** Runs a call while running, counting it so that `stop()` can wait for it. */
-  private async call<R>(body: (pool: Pool) => Promise<R>): Promise<R> {
-    if (this.phase !== 'running' || this.pool === undefined) {
+  async #call<R>(body: (pool: Pool) => Promise<R>): Promise<R> {
+    if (this.#phase !== 'running' || this.#connections === undefined) {
       throw new LifecycleError('PostgresTallyStore is not running');
     }
-    this.inFlight++;
+    this.#inFlight++;
     try {
-      return await body(this.pool);
+      return await body(this.#connections.pool);
     } finally {
-      if (--this.inFlight === 0) this.drained?.();
+      if (--this.#inFlight === 0) this.#drained?.();
     }
   }
 
@@ -254,25 +226,29 @@ export class PostgresTallyStore implements TallyStore {
    * store, so concurrent retries reach the database one after the other and
    * the later ones find the first one's result.
    */
-  private async oneAtATime<R>(operationId: string, write: () => Promise<R>): Promise<R> {
+  async #oneAtATime<R>(operationId: string, write: () => Promise<R>): Promise<R> {
     for (
-      let earlier = this.writing.get(operationId);
+      let earlier = this.#writing.get(operationId);
       earlier !== undefined;
-      earlier = this.writing.get(operationId)
+      earlier = this.#writing.get(operationId)
     ) {
       await earlier.catch(() => undefined);
     }
     const pending = write();
-    this.writing.set(operationId, pending);
+    this.#writing.set(operationId, pending);
     try {
       return await pending;
     } finally {
-      if (this.writing.get(operationId) === pending) this.writing.delete(operationId);
+      if (this.#writing.get(operationId) === pending) this.#writing.delete(operationId);
     }
   }
 
-  /** Runs a write statement, retrying it when a concurrent write of the same id got there first. */
-  private async execute(
+  /**
+   * Runs a write statement, retrying it when a concurrent write of the same id
+   * got there first. A timeout is not retried here: the caller's retry with
+   * the same operation id is what makes it safe.
+   */
+  async #execute(
     pool: Pool,
     statement: Statement,
     what: string,
@@ -282,18 +258,24 @@ export class PostgresTallyStore implements TallyStore {
       try {
         return (await pool.query<WriteRow>({ ...statement, values })).rows;
       } catch (error) {
-        if (attempt < MAX_ATTEMPTS && RETRYABLE.has(sqlState(error) ?? '')) continue;
-        throw translateError(error, what);
+        if (attempt < MAX_ATTEMPTS && isRetryable(error)) continue;
+        throw this.#translate(error, what);
       }
     }
   }
 
-  private async runIncrementBatch(team: string, batch: PendingIncrement[]): Promise<void> {
+  async #runIncrementBatch(team: string, batch: PendingIncrement[]): Promise<void> {
+    // Only when stop() gave up waiting and cut the connections: this batch was never sent.
+    if (this.#connections === undefined) {
+      const stopped = new LifecycleError('PostgresTallyStore stopped before the write was sent');
+      for (const pending of batch) pending.reject(stopped);
+      return;
+    }
     let rows: WriteRow[];
     try {
-      rows = await this.execute(
-        this.pool as Pool,
-        this.sql.incrementBatch,
+      rows = await this.#execute(
+        this.#connections.pool,
+        this.#sql.incrementBatch,
         `Incrementing the medals of ${JSON.stringify(team)}`,
         [
           team,
@@ -314,7 +296,7 @@ export class PostgresTallyStore implements TallyStore {
       if (row === undefined) {
         pending.reject(
           new StoreUnavailableError(
-            `The tally row of ${JSON.stringify(team)} is missing from ${this.tables.tallies}`,
+            `The tally row of ${JSON.stringify(team)} is missing from ${this.#tables.tallies}`,
           ),
         );
       } else if (row.replayed && row.fingerprint !== pending.fingerprint) {
@@ -324,11 +306,11 @@ export class PostgresTallyStore implements TallyStore {
         pending.resolve(toMedalTally(row.result as MedalTally));
       }
     }
-    this.countWrites(applied);
+    this.#countWrites(applied);
   }
 
-  private async readTallies(pool: Pool, teams: readonly string[]): Promise<MedalTally[]> {
-    const rows = await this.read<TallyRow>(pool, this.sql.readTallies, [teams]);
+  async #readTallies(pool: Pool, teams: readonly string[]): Promise<MedalTally[]> {
+    const rows = await this.#read<TallyRow>(pool, this.#sql.readTallies, [teams]);
     const byTeam = new Map(rows.map((row) => [row.team, row]));
     return teams.map((team) => {
       const row = byTeam.get(team);
@@ -341,99 +323,135 @@ export class PostgresTallyStore implements TallyStore {
     });
   }
 
-  private async readScores(pool: Pool, events: readonly string[]): Promise<EventScore[]> {
-    const rows = await this.read<ScoreRow>(pool, this.sql.readScores, [events]);
+  async #readScores(pool: Pool, events: readonly string[]): Promise<EventScore[]> {
+    const rows = await this.#read<ScoreRow>(pool, this.#sql.readScores, [events]);
     return events.map((event) => {
       const scores: Record<string, number> = {};
       for (const row of rows) if (row.event === event) scores[row.team] = Number(row.score);
-      return this.toEventScore({ event, scores });
+      return this.#toEventScore({ event, scores });
     });
   }
 
-  private async read<R extends object>(
-    pool: Pool,
-    statement: Statement,
-    values: unknown[],
-  ): Promise<R[]> {
+  async #read<R extends object>(pool: Pool, statement: Statement, values: unknown[]): Promise<R[]> {
     try {
       return (await pool.query<R>({ ...statement, values })).rows;
     } catch (error) {
-      throw translateError(error, 'Reading the tallies');
+      throw this.#translate(error, 'Reading the tallies');
     }
   }
 
+  #translate(error: unknown, what: string): Error {
+    return translateError(error, what, this.#settings.queryTimeoutMs);
+  }
+
   /** Keeps only the configured teams, in configured order, so results do not depend on leftover rows. */
-  private toEventScore(score: EventScore): EventScore {
+  #toEventScore(score: EventScore): EventScore {
     const scores: Record<string, number> = {};
-    for (const team of this.catalog.teams) scores[team] = Number(score.scores[team] ?? 0);
+    for (const team of this.#catalog.teams) scores[team] = Number(score.scores[team] ?? 0);
     return { event: score.event, scores };
   }
 
   // Pruning runs beside the writes; a failed prune only delays the next one, so its error is dropped.
-  private countWrites(applied: number): void {
-    this.writesSincePrune += applied;
-    const pool = this.pool;
-    if (this.writesSincePrune < this.pruneEvery || this.pruning !== undefined || !pool) return;
-    this.writesSincePrune = 0;
-    this.pruning = pool
-      .query({ ...this.sql.prune, values: [this.retention] })
+  #countWrites(applied: number): void {
+    this.#writesSincePrune += applied;
+    const pool = this.#connections?.pool;
+    if (this.#writesSincePrune < this.#pruneEvery || this.#pruning !== undefined || !pool) return;
+    this.#writesSincePrune = 0;
+    this.#pruning = pool
+      .query({ ...this.#sql.prune, values: [this.#settings.idempotencyRetention] })
       .then(
         () => undefined,
         () => undefined,
       )
       .finally(() => {
-        this.pruning = undefined;
+        this.#pruning = undefined;
       });
   }
 
-  private async open(): Promise<void> {
-    this.phase = 'starting';
+  async #open(): Promise<void> {
+    this.#phase = 'starting';
+    const settings = this.#settings;
+    const sockets = new PoolSockets();
     const config: PoolConfig = {
-      connectionString: this.options.connectionString,
-      max: this.options.poolSize ?? 10,
-      statement_timeout: this.options.statementTimeoutMs ?? 5_000,
-      connectionTimeoutMillis: this.options.connectionTimeoutMs ?? 5_000,
-      idleTimeoutMillis: this.options.idleTimeoutMs ?? 10_000,
-      application_name: this.options.applicationName ?? 'medals',
+      connectionString: settings.connectionString,
+      max: settings.poolSize,
+      statement_timeout: settings.statementTimeoutMs,
+      query_timeout: settings.queryTimeoutMs,
+      connectionTimeoutMillis: settings.connectionTimeoutMs,
+      idleTimeoutMillis: settings.idleTimeoutMs,
+      keepAlive: settings.keepAlive,
+      keepAliveInitialDelayMillis: settings.keepAliveInitialDelayMs,
+      application_name: settings.applicationName,
+      stream: sockets.create,
     };
     const pool = new Pool(config);
     // An idle connection that breaks is dropped by the pool; without a listener Node would crash.
-    pool.on('error', () => undefined);
+    pool.on('error', ignore);
     try {
       const client = await pool.connect();
-      try {
-        await migrate(client, this.tables, this.catalog.teams, this.catalog.events);
-      } finally {
-        client.release();
-      }
+      await this.#migrateOn(client);
     } catch (error) {
-      await pool.end().catch(() => undefined);
-      this.phase = 'stopped';
+      await endPool(pool, sockets, settings.stopTimeoutMs);
+      this.#phase = 'stopped';
       throw error instanceof StoreUnavailableError
         ? error
-        : translateError(error, 'Opening the tally tables');
+        : this.#translate(error, 'Opening the tally tables');
     }
-    this.pool = pool;
-    this.phase = 'running';
+    this.#connections = { pool, sockets };
+    this.#phase = 'running';
   }
 
-  private async close(): Promise<void> {
-    this.phase = 'stopping';
+  /** Migrates on `client`, then returns it to the pool, or discards it if anything failed. */
+  async #migrateOn(client: PoolClient): Promise<void> {
+    // A checked-out client has no listener of the pool's; its errors reach us through its queries.
+    client.on('error', ignore);
+    let failure: Error | undefined;
     try {
-      if (this.inFlight > 0) {
+      await migrate(client, this.#tables, this.#catalog.teams, this.#catalog.events);
+    } catch (error) {
+      failure = error as Error;
+      throw error;
+    } finally {
+      client.off('error', ignore);
+      client.release(failure);
+    }
+  }
+
+  async #close(): Promise<void> {
+    this.#phase = 'stopping';
+    const { pool, sockets } = this.#connections as Connections;
+    const orderly = (async () => {
+      if (this.#inFlight > 0) {
         await new Promise<void>((resolve) => {
-          this.drained = resolve;
+          this.#drained = resolve;
         });
       }
-      await this.pruning;
-      await this.pool?.end();
+      await this.#pruning;
+      await pool.end();
+      await sockets.allClosed();
+    })();
+    try {
+      if (!(await settlesWithin(orderly, this.#settings.stopTimeoutMs))) {
+        // The server does not answer: no new connection may open, and the open ones are cut, which
+        // fails the calls still waiting on them.
+        if (!pool.ending) pool.end().catch(ignore);
+        sockets.destroyAll();
+      }
     } finally {
-      this.drained = undefined;
-      this.pool = undefined;
-      this.phase = 'stopped';
+      this.#drained = undefined;
+      this.#connections = undefined;
+      this.#phase = 'stopped';
     }
   }
 }
+
+/** Ends `pool`, destroying its sockets if the server has not let them close within `ms`. */
+async function endPool(pool: Pool, sockets: PoolSockets, ms: number): Promise<void> {
+  const closed = pool.end().then(() => sockets.allClosed());
+  if (!(await settlesWithin(closed, ms))) sockets.destroyAll();
+}
+
+function ignore(): void {}
 
 /** A fresh tally of plain numbers, from a stored result or a row. */
 function toMedalTally(tally: MedalTally): MedalTally {
@@ -443,19 +461,4 @@ function toMedalTally(tally: MedalTally): MedalTally {
     silver: Number(tally.silver),
     bronze: Number(tally.bronze),
   };
-}
-
-function sqlState(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/** A statement over its timeout becomes `TimeoutError`; anything else the database did not do, `StoreUnavailableError`. */
-function translateError(error: unknown, what: string): Error {
-  const message = (error as { message?: unknown } | null)?.message;
-  const detail = typeof message === 'string' ? message : String(error);
-  if (sqlState(error) === SQLSTATE.queryCanceled) {
-    return new TimeoutError(`${what} exceeded the statement timeout: ${detail}`, { cause: error });
-  }
-  return new StoreUnavailableError(`${what} failed: ${detail}`, { cause: error });
 }

@@ -83,6 +83,24 @@ describeWithPostgres('PostgresTallyStore', () => {
       });
     });
 
+    it('refuses timeouts and sizes that are not positive integers', () => {
+      for (const name of [
+        'statementTimeoutMs',
+        'queryTimeoutMs',
+        'connectionTimeoutMs',
+        'idleTimeoutMs',
+        'keepAliveInitialDelayMs',
+        'stopTimeoutMs',
+        'poolSize',
+      ]) {
+        for (const value of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+          expect(() => new PostgresTallyStore({ [name]: value })).toThrow(
+            new RangeError(`${name} must be a positive integer, got ${value}`),
+          );
+        }
+      }
+    });
+
     it('refuses schema and prefix names that are not plain identifiers', () => {
       expect(() => new PostgresTallyStore({ schema: 'x"; DROP TABLE y; --' })).toThrow(TypeError);
       expect(() => new PostgresTallyStore({ tablePrefix: 'Bad-Prefix' })).toThrow(TypeError);

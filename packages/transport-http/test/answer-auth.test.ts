@@ -76,7 +76,7 @@ describe('answers with authentication on', () => {
   it('fail with AuthError, never decoded, when the body was altered', async () => {
     const { a, codec, handled } = await throughProxy((answer) => ({
       ...answer,
-      body: Buffer.from(superjson.encode('forged')),
+      body: Buffer.from(superjson.encode('forgery')),
     }));
     const error = await a.request('b', 'echo', 'genuine').catch((err: unknown) => err);
     expect(error).toBeInstanceOf(AuthError);

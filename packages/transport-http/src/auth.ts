@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { NodeId } from '@medals/core';
 import { HEADER } from './constants';
@@ -27,18 +27,24 @@ export interface SignedFields {
   readonly body: Uint8Array;
 }
 
-/** HMAC-SHA256 with the pair key, base64url, over the fields and the SHA-256 of the body. */
+/**
+ * HMAC-SHA256 with the pair key, base64url, over the fields, each ended by
+ * a newline, then the body's bytes. No field can hold a newline and the body
+ * comes last, so the input is unambiguous without hashing the body first
+ * (one hash object less per message).
+ */
 export function signFields(key: Uint8Array, fields: SignedFields): string {
-  const text = `${fields.method}\n${fields.path}\n${fields.type}\n${fields.from}\n${fields.to}\n${fields.timestamp}\n${fields.nonce}\n${bodyHash(fields.body)}`;
-  return createHmac('sha256', key).update(text).digest('base64url');
+  const text = `${fields.method}\n${fields.path}\n${fields.type}\n${fields.from}\n${fields.to}\n${fields.timestamp}\n${fields.nonce}\n`;
+  return createHmac('sha256', key).update(text).update(fields.body).digest('base64url');
 }
 
 /**
- * The signature of an answer: HMAC-SHA256 with the pair key over the
- * signature of the message it answers, its status and the SHA-256 of its
- * body. Bound to the message's signature, it cannot be replayed as the answer
- * to another message; its first line, `answer`, can never begin a message's
- * signed text (that is the method), so neither can pass for the other.
+ * The signature of an answer: HMAC-SHA256 with the pair key over `answer`,
+ * the signature of the message it answers and its status, one per line, then
+ * its body's bytes. Bound to the message's signature, it cannot be replayed
+ * as the answer to another message; its first line, `answer`, can never
+ * begin a message's signed text (that is the method), so neither can pass
+ * for the other.
  */
 export function signAnswer(
   key: Uint8Array,
@@ -46,8 +52,8 @@ export function signAnswer(
   status: number,
   body: Uint8Array,
 ): string {
-  const text = `answer\n${messageSignature}\n${status}\n${bodyHash(body)}`;
-  return createHmac('sha256', key).update(text).digest('base64url');
+  const text = `answer\n${messageSignature}\n${status}\n`;
+  return createHmac('sha256', key).update(text).update(body).digest('base64url');
 }
 
 /** True when `signature` is the one {@link signAnswer} makes for this answer to this message. */
@@ -160,10 +166,6 @@ export class RequestVerifier {
     if (!this.#replays.admit(passed.signature, Number(timestamp), now)) return 'replayed request';
     return undefined;
   }
-}
-
-function bodyHash(body: Uint8Array): string {
-  return createHash('sha256').update(body).digest('base64url');
 }
 
 /**

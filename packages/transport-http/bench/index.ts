@@ -1,14 +1,17 @@
-import { JsonCodec } from '@medals/core';
+import { derivePeerKeys, JsonCodec } from '@medals/core';
 import type { BenchResult } from '@medals/core/testing';
 import { benchQuick, benchResult, writeBenchResults } from '@medals/core/testing';
+import type { HttpOptions } from '../src';
 import { HttpTransport } from '../src';
 import { PlainHttpEcho } from './plain-http';
 
 /**
  * Request and reply over HttpTransport against a plain node:http server and
- * keep-alive client answering the same JSON bodies. The two run in
- * alternating rounds, and each figure is the median of its rounds, so both
- * see the same machine conditions.
+ * keep-alive client answering the same JSON bodies, and over HttpTransport
+ * with authentication (pair keys: every message and every answer signed and
+ * checked) against HttpTransport without it, for what authentication costs.
+ * The contenders run in alternating rounds, and each figure is the median of
+ * its rounds, so all see the same machine conditions.
  */
 
 type Call = (payload: unknown) => Promise<unknown>;
@@ -64,10 +67,14 @@ async function alternate(
   );
 }
 
-async function transportPair(secret?: string): Promise<[HttpTransport, HttpTransport]> {
+const BENCH_SECRET = 'bench secret';
+
+async function transportPair(authenticated: boolean): Promise<[HttpTransport, HttpTransport]> {
   const codec = new JsonCodec();
-  const a = new HttpTransport({ nodeId: 'a', codec, secret });
-  const b = new HttpTransport({ nodeId: 'b', codec, secret });
+  const keys = (self: string): HttpOptions =>
+    authenticated ? { peerKeys: derivePeerKeys(BENCH_SECRET, self, ['a', 'b']) } : {};
+  const a = new HttpTransport({ nodeId: 'a', codec, ...keys('a') });
+  const b = new HttpTransport({ nodeId: 'b', codec, ...keys('b') });
   await Promise.all([a.start(), b.start()]);
   a.addPeer('b', b.address);
   b.handle('echo', (p: unknown) => p);
@@ -77,12 +84,12 @@ async function transportPair(secret?: string): Promise<[HttpTransport, HttpTrans
 async function main(): Promise<void> {
   const plain = new PlainHttpEcho();
   await plain.start();
-  const [a, b] = await transportPair();
-  const [signedA, signedB] = await transportPair('bench secret');
+  const [a, b] = await transportPair(false);
+  const [authA, authB] = await transportPair(true);
   const contenders: Record<string, Call> = {
     plain: (p) => plain.request(p),
     transport: (p) => a.request('b', 'echo', p),
-    signed: (p) => signedA.request('b', 'echo', p),
+    authenticated: (p) => authA.request('b', 'echo', p),
   };
   try {
     for (const call of Object.values(contenders)) await pipelined(call, WARM_UP, IN_FLIGHT);
@@ -93,15 +100,35 @@ async function main(): Promise<void> {
       name: `node:http keep-alive, ${IN_FLIGHT} in flight`,
       value: pipe.plain!,
     };
+    const seqUnauthenticated = {
+      name: 'HttpTransport without authentication, 1 in flight',
+      value: seq.transport!,
+    };
+    const pipeUnauthenticated = {
+      name: `HttpTransport without authentication, ${IN_FLIGHT} in flight`,
+      value: pipe.transport!,
+    };
     const results: BenchResult[] = [
       benchResult('http.request.sequential', 'us', seq.transport!, true, seqBaseline),
       benchResult('http.request.pipelined', 'req/s', pipe.transport!, false, pipeBaseline),
-      benchResult('http.request.sequential.signed', 'us', seq.signed!, true, seqBaseline),
-      benchResult('http.request.pipelined.signed', 'req/s', pipe.signed!, false, pipeBaseline),
+      benchResult(
+        'http.request.sequential.authenticated',
+        'us',
+        seq.authenticated!,
+        true,
+        seqUnauthenticated,
+      ),
+      benchResult(
+        'http.request.pipelined.authenticated',
+        'req/s',
+        pipe.authenticated!,
+        false,
+        pipeUnauthenticated,
+      ),
     ];
     writeBenchResults('transport-http', results);
   } finally {
-    await Promise.all([a.stop(), b.stop(), signedA.stop(), signedB.stop(), plain.stop()]);
+    await Promise.all([a.stop(), b.stop(), authA.stop(), authB.stop(), plain.stop()]);
   }
 }
 

@@ -1,15 +1,24 @@
 import { Agent, request } from 'node:http';
 import type { ClientRequest, OutgoingHttpHeaders } from 'node:http';
 import type { NodeId } from '@medals/core';
-import { AbortError, DecodeError, PeerUnreachableError, TimeoutError } from '@medals/core';
+import {
+  AbortError,
+  BackpressureError,
+  DecodeError,
+  PeerUnreachableError,
+  TimeoutError,
+} from '@medals/core';
 import type { PeerEndpoint } from './address';
 import { readBody, TOO_LARGE } from './body';
+import { HEADER } from './constants';
 import { closed } from './handles';
 
 /** An answer from a peer's server. */
 export interface HttpAnswer {
   readonly status: number;
   readonly body: Buffer;
+  /** The answer's `x-medals-signature`, when it carries exactly one. */
+  readonly signature: string | undefined;
 }
 
 /** Options of one {@link MessageClient.post}. */
@@ -25,6 +34,8 @@ export interface MessageClientOptions {
   readonly maxSocketsPerPeer: number;
   /** Largest answer body accepted. */
   readonly maxBodyBytes: number;
+  /** Most exchanges in flight at once, all peers together; more are refused at once. */
+  readonly maxInFlight: number;
 }
 
 interface Exchange {
@@ -47,6 +58,7 @@ interface Exchange {
 export class MessageClient {
   readonly #agent: Agent;
   readonly #maxBodyBytes: number;
+  readonly #maxInFlight: number;
   // An array with swap-removal, not a Set: a Set added to and deleted from at
   // the request rate kept settled exchanges alive past young-generation
   // collections (twice the survivors, a quarter of the pipelined throughput).
@@ -54,6 +66,7 @@ export class MessageClient {
 
   constructor(options: MessageClientOptions) {
     this.#maxBodyBytes = options.maxBodyBytes;
+    this.#maxInFlight = options.maxInFlight;
     this.#agent = new Agent({
       keepAlive: true,
       maxSockets: options.maxSocketsPerPeer,
@@ -65,8 +78,9 @@ export class MessageClient {
    * POSTs `body` to a peer and resolves with its answer, whatever the status.
    * `headers` must include the body's `content-length`.
    * Rejects with `PeerUnreachableError` when the connection fails or drops,
-   * `TimeoutError`, `AbortError`, or `DecodeError` for an answer over the
-   * body limit.
+   * `TimeoutError`, `AbortError`, `DecodeError` for an answer over the body
+   * limit, or at once with `BackpressureError` when `maxInFlight` exchanges
+   * are already waiting for their answers.
    */
   post(
     peer: NodeId,
@@ -80,6 +94,15 @@ export class MessageClient {
       const { signal, describe } = options;
       if (signal?.aborted) {
         reject(new AbortError(`${describe} aborted`));
+        return;
+      }
+      if (this.#inFlight.length >= this.#maxInFlight) {
+        reject(
+          new BackpressureError(
+            `${describe} refused: ${this.#inFlight.length} messages already wait for their answers (maxInFlight ${this.#maxInFlight})`,
+            peer,
+          ),
+        );
         return;
       }
       let req: ClientRequest | undefined = undefined;
@@ -125,7 +148,12 @@ export class MessageClient {
                   new DecodeError(`${describe}: answer over ${this.#maxBodyBytes} bytes`),
                 );
               } else if (settle()) {
-                resolve({ status: res.statusCode ?? 0, body: answer });
+                const signature = res.headers[HEADER.signature];
+                resolve({
+                  status: res.statusCode ?? 0,
+                  body: answer,
+                  signature: typeof signature === 'string' ? signature : undefined,
+                });
               }
             },
             (err: Error) => exchange.fail(unreachable(peer, endpoint, describe, err)),

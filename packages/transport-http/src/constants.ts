@@ -15,7 +15,11 @@ export const HEADER = {
   timestamp: 'x-medals-timestamp',
   /** Makes two identical messages signed in the same millisecond sign differently. */
   nonce: 'x-medals-nonce',
-  /** HMAC-SHA256 of the signed fields, base64url. */
+  /**
+   * HMAC-SHA256, base64url, with the key of the pair of nodes: on a message,
+   * over its signed fields; on an answer, over the message's signature, the
+   * status and the answer's body.
+   */
   signature: 'x-medals-signature',
 } as const;
 
@@ -36,6 +40,10 @@ export const DEFAULT_CLOCK_WINDOW_MS = 30_000;
 export const DEFAULT_REPLAY_CACHE_SIZE = 100_000;
 /** Default keep-alive connections per peer, and so requests on the wire at once per peer. */
 export const DEFAULT_MAX_SOCKETS_PER_PEER = 64;
+/** Default number of messages sent and not yet answered, all peers together, before more are refused. */
+export const DEFAULT_MAX_IN_FLIGHT = 4_096;
+/** Default number of connections the server holds at once; more are closed as they arrive. */
+export const DEFAULT_MAX_CONNECTIONS = 1_024;
 /** Default time the server waits for a request's headers. */
 export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
 /** Default time the server waits for a whole request, body included. */
@@ -43,11 +51,12 @@ export const DEFAULT_SERVER_REQUEST_TIMEOUT_MS = 30_000;
 /** Default time the server keeps an idle keep-alive connection open. */
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 30_000;
 /**
- * How often node:http looks for connections past their header or request
- * timeout. Its default (30 s) would let a slow client hold a connection for
- * up to twice the configured timeout.
+ * Longest interval at which node:http looks for connections past their
+ * header or request timeout. Its default (30 s) would let a slow client hold
+ * a connection for up to twice the configured timeout; shorter timeouts are
+ * checked four times within their span.
  */
-export const CONNECTIONS_CHECK_INTERVAL_MS = 1_000;
+export const MAX_CONNECTIONS_CHECK_INTERVAL_MS = 1_000;
 
 /** Codes of the refusals this transport answers with, as `remoteCode` of the caller's `RemoteError`. */
 export const ERROR_CODE = {

@@ -13,9 +13,11 @@ import type {
 import {
   AbortError,
   AuthError,
+  BackpressureError,
   EncodeError,
   InvalidMessageError,
   LifecycleError,
+  PeerKeyring,
   PeerUnreachableError,
   RemoteError,
   SuperjsonCodec,
@@ -23,7 +25,7 @@ import {
 } from '@medals/core';
 import type { ListenAddress, PeerEndpoint } from './address';
 import { formatAddress, isLoopback, parseListen, parsePeerAddress } from './address';
-import { RequestSigner, RequestVerifier } from './auth';
+import { isAnswerSigned, RequestSigner, RequestVerifier } from './auth';
 import type { HttpAnswer } from './client';
 import { MessageClient } from './client';
 import {
@@ -33,6 +35,8 @@ import {
   DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
   DEFAULT_LISTEN,
   DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_IN_FLIGHT,
   DEFAULT_MAX_SOCKETS_PER_PEER,
   DEFAULT_REPLAY_CACHE_SIZE,
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -43,13 +47,27 @@ import {
   SEND_PATH,
 } from './constants';
 import type { HttpTransportOptions } from './options';
-import type { ArrivedMessage, HttpTransportStats, RequestOutcome } from './server';
+import type {
+  ArrivedMessage,
+  HttpServerOptions,
+  HttpTransportStats,
+  RequestOutcome,
+} from './server';
 import { MessageServer } from './server';
 import { parseWireError, toWireError } from './wire-error';
 
 interface Registration {
   readonly handler: MessageHandler<unknown, unknown>;
   readonly validate?: Validator<unknown> | undefined;
+}
+
+/** A message on its way: its headers, and what its answer must be signed with when authentication is on. */
+interface OutgoingMessage {
+  readonly headers: OutgoingHttpHeaders;
+  /** The key shared with the recipient; undefined without authentication. */
+  readonly key: Uint8Array | undefined;
+  /** The message's signature, to which the answer is bound. */
+  readonly signature: string;
 }
 
 /**
@@ -61,14 +79,21 @@ interface Registration {
  * `POST /medals/v1/request`, answered 200 with the reply's codec bytes. Both
  * carry the codec's bytes as the body, and the headers `x-medals-type`,
  * `x-medals-from` and `x-medals-to` (URI-encoded; a message meant for
- * another node is answered 421). With a cluster secret they also carry
- * `x-medals-timestamp`, `x-medals-nonce` and `x-medals-signature`. Every
- * other answer has a JSON body `{"error","name","code"}` and reaches the
- * caller as a typed error: 401 as `AuthError`, 421 as
- * `PeerUnreachableError`, and the rest as `RemoteError` with the remote
- * code: 400 (undecodable body), 404 (`ERR_NO_HANDLER`), 413
+ * another node is answered 421). Every other answer has a JSON body
+ * `{"error","name","code"}` and reaches the caller as a typed error: 401 as
+ * `AuthError`, 421 as `PeerUnreachableError`, and the rest as `RemoteError`
+ * with the remote code: 400 (undecodable body), 404 (`ERR_NO_HANDLER`), 413
  * (`ERR_BODY_TOO_LARGE`), 422 (`ERR_INVALID_MESSAGE`), 500 (the handler
  * threw; its own name and code).
+ *
+ * With a cluster `secret` or `peerKeys`, each message also carries
+ * `x-medals-timestamp`, `x-medals-nonce` and `x-medals-signature`, made with
+ * the key of the pair sender–recipient; the receiver accepts only a sender
+ * that is one of its peers, under that peer's key. The answer to an
+ * accepted message, success or failure, carries its own
+ * `x-medals-signature`, bound to the message's; an answer without a good one
+ * (refusals of unauthenticated messages included) fails the exchange with
+ * `AuthError` and is never decoded.
  */
 export class HttpTransport extends EventEmitter<TransportEvents> implements Transport {
   readonly nodeId: NodeId;
@@ -78,7 +103,10 @@ export class HttpTransport extends EventEmitter<TransportEvents> implements Tran
   readonly #clock: () => number;
   readonly #peers = new Map<NodeId, PeerEndpoint>();
   readonly #handlers = new Map<string, Registration>();
-  readonly #signer: RequestSigner | undefined;
+  readonly #keyring: PeerKeyring | undefined;
+  // The ids named by peerKeys, accepted as senders even before addPeer.
+  readonly #keyedPeers: ReadonlySet<NodeId>;
+  readonly #signer = new RequestSigner();
   readonly #server: MessageServer;
   readonly #client: MessageClient;
   // Refused at start(), as TcpTransport does, so that both transports fail alike.
@@ -86,15 +114,19 @@ export class HttpTransport extends EventEmitter<TransportEvents> implements Tran
   #state: 'created' | 'starting' | 'running' | 'stopped' = 'created';
   #address: string | undefined;
 
-  /** Throws `TypeError` for an invalid address and `RangeError` for an invalid limit. */
+  /**
+   * Throws `TypeError` for an invalid address, and `RangeError` for an
+   * invalid limit or key, or both `secret` and `peerKeys`.
+   */
   constructor(options: HttpTransportOptions) {
     super();
     this.nodeId = options.nodeId;
     this.#codec = options.codec ?? new SuperjsonCodec();
     this.#listen = parseListen(options.listen ?? DEFAULT_LISTEN);
-    const secret = toSecret(options.secret);
+    this.#keyring = PeerKeyring.from(this.nodeId, options);
+    this.#keyedPeers = new Set(this.#keyring?.peers ?? []);
     this.#unauthenticatedBeyondLoopback =
-      !secret && !isLoopback(this.#listen.host) && options.insecure !== true;
+      !this.#keyring && !isLoopback(this.#listen.host) && options.insecure !== true;
     this.#requestTimeoutMs = positive(
       'requestTimeoutMs',
       options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
@@ -102,18 +134,13 @@ export class HttpTransport extends EventEmitter<TransportEvents> implements Tran
     const maxBodyBytes = positive('maxBodyBytes', options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
     const clock = options.clock;
     this.#clock = clock ? () => clock.now() : Date.now;
-    this.#signer = secret ? new RequestSigner(secret) : undefined;
     this.#server = new MessageServer({
       nodeId: this.nodeId,
       maxBodyBytes,
-      timeouts: {
-        headersTimeoutMs: options.server?.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
-        requestTimeoutMs: options.server?.requestTimeoutMs ?? DEFAULT_SERVER_REQUEST_TIMEOUT_MS,
-        keepAliveTimeoutMs: options.server?.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
-      },
-      verifier: secret
+      limits: serverLimits(options.server ?? {}),
+      verifier: this.#keyring
         ? new RequestVerifier({
-            secret,
+            keyOf: (peer) => this.#senderKey(peer),
             clockWindowMs: positive(
               'clockWindowMs',
               options.clockWindowMs ?? DEFAULT_CLOCK_WINDOW_MS,
@@ -128,6 +155,7 @@ export class HttpTransport extends EventEmitter<TransportEvents> implements Tran
     });
     this.#client = new MessageClient({
       maxBodyBytes,
+      maxInFlight: positiveInteger('maxInFlight', options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
       maxSocketsPerPeer: positive(
         'maxSocketsPerPeer',
         options.maxSocketsPerPeer ?? DEFAULT_MAX_SOCKETS_PER_PEER,
@@ -154,7 +182,7 @@ export class HttpTransport extends EventEmitter<TransportEvents> implements Tran
     if (this.#state !== 'created') return;
     if (this.#unauthenticatedBeyondLoopback) {
       throw new AuthError(
-        `transport ${this.nodeId} refuses to listen on ${this.#listen.host} without a secret: set secret, or insecure to accept unauthenticated messages`,
+        `transport ${this.nodeId} refuses to listen on ${this.#listen.host} without a secret: set secret or peerKeys, or insecure to accept unauthenticated messages`,
       );
     }
     this.#state = 'starting';
@@ -212,22 +240,30 @@ export class HttpTransport extends EventEmitter<TransportEvents> implements Tran
     this.#handlers.delete(type);
   }
 
+  /**
+   * Sends a one-way message. A message past `maxInFlight` is dropped with a
+   * `BackpressureError` error event, as TCP does when its write bound is
+   * reached: `send` stays fire-and-forget, and the event says why a message
+   * went missing.
+   */
   send(peer: NodeId, type: string, payload: unknown): void {
     const endpoint = this.#target(peer);
     const body = this.#encode(payload);
     const describe = `send ${type} to ${peer}`;
+    const message = this.#outgoing(SEND_PATH, peer, type, body);
     this.#client
-      .post(peer, endpoint, SEND_PATH, this.#headers(SEND_PATH, peer, type, body), body, {
+      .post(peer, endpoint, SEND_PATH, message.headers, body, {
         timeoutMs: this.#requestTimeoutMs,
         describe,
       })
       .then(
         (answer) => {
-          if (answer.status !== 202)
-            this.emit('error', this.#refusal(peer, describe, answer), { peer, type });
+          const fault = this.#answerFault(peer, describe, answer, message, 202);
+          if (fault) this.emit('error', fault, { peer, type });
         },
-        () => {
-          // One-way messages are best effort: a lost one is silent, like a dropped datagram.
+        (err: unknown) => {
+          // One-way messages are best effort: a lost one is silent, like a dropped datagram, unless it was never sent.
+          if (err instanceof BackpressureError) this.emit('error', err, { peer, type });
         },
       );
   }
@@ -242,19 +278,14 @@ export class HttpTransport extends EventEmitter<TransportEvents> implements Tran
     if (options.signal?.aborted) throw new AbortError(`${describe} aborted`);
     const endpoint = this.#target(peer);
     const body = this.#encode(payload);
-    const answer = await this.#client.post(
-      peer,
-      endpoint,
-      REQUEST_PATH,
-      this.#headers(REQUEST_PATH, peer, type, body),
-      body,
-      {
-        timeoutMs: options.timeoutMs ?? this.#requestTimeoutMs,
-        signal: options.signal,
-        describe,
-      },
-    );
-    if (answer.status !== 200) throw this.#refusal(peer, describe, answer);
+    const message = this.#outgoing(REQUEST_PATH, peer, type, body);
+    const answer = await this.#client.post(peer, endpoint, REQUEST_PATH, message.headers, body, {
+      timeoutMs: options.timeoutMs ?? this.#requestTimeoutMs,
+      signal: options.signal,
+      describe,
+    });
+    const fault = this.#answerFault(peer, describe, answer, message, 200);
+    if (fault) throw fault;
     return this.#codec.decode(answer.body) as R;
   }
 
@@ -306,6 +337,40 @@ export class HttpTransport extends EventEmitter<TransportEvents> implements Tran
     return { status, error: toWireError(err) };
   }
 
+  /**
+   * Why an answer fails its message: with authentication, not signed by the
+   * peer for this very message; then, not the success status. Undefined when
+   * the answer is good.
+   */
+  #answerFault(
+    peer: NodeId,
+    describe: string,
+    answer: HttpAnswer,
+    message: OutgoingMessage,
+    success: 200 | 202,
+  ): Error | undefined {
+    if (
+      message.key !== undefined &&
+      !isAnswerSigned(message.key, message.signature, answer.status, answer.body, answer.signature)
+    ) {
+      return new AuthError(
+        `${describe}: answer ${answer.status} not authenticated by ${peer} (signature ${answer.signature === undefined ? 'missing' : 'wrong, or of another message'})${this.#unauthenticatedReason(answer)}`,
+      );
+    }
+    if (answer.status !== success) return this.#refusal(peer, describe, answer);
+    return undefined;
+  }
+
+  /**
+   * What an unsigned refusal says (a 401 says why the peer refused), quoted
+   * and shortened: it helps find a misconfiguration but is not to be trusted.
+   */
+  #unauthenticatedReason(answer: HttpAnswer): string {
+    if (answer.status < 400) return '';
+    const said = parseWireError(answer.status, answer.body).error;
+    return `; it says ${JSON.stringify(said.length > 200 ? `${said.slice(0, 200)}…` : said)}`;
+  }
+
   /** The typed error for a non-success answer. */
   #refusal(peer: NodeId, describe: string, answer: HttpAnswer): Error {
     const wire = parseWireError(answer.status, answer.body);
@@ -320,7 +385,8 @@ export class HttpTransport extends EventEmitter<TransportEvents> implements Tran
     return new RemoteError(wire.error, wire.code, wire.name);
   }
 
-  #headers(path: string, peer: NodeId, type: string, body: Uint8Array): OutgoingHttpHeaders {
+  /** The headers of a message, signed with the key shared with `peer` when authentication is on. */
+  #outgoing(path: string, peer: NodeId, type: string, body: Uint8Array): OutgoingMessage {
     const headers: OutgoingHttpHeaders = {
       'content-type': BODY_CONTENT_TYPE,
       'content-length': body.byteLength,
@@ -328,19 +394,31 @@ export class HttpTransport extends EventEmitter<TransportEvents> implements Tran
       [HEADER.from]: encodeURIComponent(this.nodeId),
       [HEADER.to]: encodeURIComponent(peer),
     };
-    this.#signer?.sign(
-      headers,
-      {
-        method: 'POST',
-        path,
-        type: headers[HEADER.type] as string,
-        from: headers[HEADER.from] as string,
-        to: headers[HEADER.to] as string,
-        body,
-      },
-      this.#clock(),
-    );
-    return headers;
+    if (this.#keyring === undefined) return { headers, key: undefined, signature: '' };
+    const key = this.#keyring.keyFor(peer);
+    if (key === undefined) {
+      throw new AuthError(`transport ${this.nodeId} has no key shared with peer ${peer}`);
+    }
+    const fields = {
+      method: 'POST',
+      path,
+      type: headers[HEADER.type] as string,
+      from: headers[HEADER.from] as string,
+      to: headers[HEADER.to] as string,
+      body,
+    };
+    const signature = this.#signer.sign(headers, key, fields, this.#clock());
+    return { headers, key, signature };
+  }
+
+  /**
+   * The key to check a message claiming to come from `peer`, or undefined
+   * when `peer` is not one this node accepts: it must be in the peer table
+   * or named by `peerKeys`, and have a key.
+   */
+  #senderKey(peer: NodeId): Uint8Array | undefined {
+    if (!this.#peers.has(peer) && !this.#keyedPeers.has(peer)) return undefined;
+    return this.#keyring?.keyFor(peer);
   }
 
   #target(peer: NodeId): PeerEndpoint {
@@ -362,15 +440,42 @@ export class HttpTransport extends EventEmitter<TransportEvents> implements Tran
   }
 }
 
-function toSecret(secret: string | Uint8Array | undefined): Uint8Array | undefined {
-  if (secret === undefined) return undefined;
-  const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
-  if (bytes.byteLength === 0) throw new TypeError('secret must not be empty');
-  return bytes;
+/** The server's limits with their defaults; throws `RangeError` for a limit that is not positive, or headers allowed longer than the whole request. */
+function serverLimits(options: HttpServerOptions): Required<HttpServerOptions> {
+  const limits = {
+    headersTimeoutMs: positive(
+      'server.headersTimeoutMs',
+      options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
+    ),
+    requestTimeoutMs: positive(
+      'server.requestTimeoutMs',
+      options.requestTimeoutMs ?? DEFAULT_SERVER_REQUEST_TIMEOUT_MS,
+    ),
+    keepAliveTimeoutMs: positive(
+      'server.keepAliveTimeoutMs',
+      options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+    ),
+    maxConnections: positiveInteger(
+      'server.maxConnections',
+      options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    ),
+  };
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new RangeError(
+      `server.headersTimeoutMs (${limits.headersTimeoutMs}) must not exceed server.requestTimeoutMs (${limits.requestTimeoutMs})`,
+    );
+  }
+  return limits;
 }
 
 function positive(name: string, value: number): number {
   if (!(value > 0) || !Number.isFinite(value))
     throw new RangeError(`${name} must be a positive number, got ${value}`);
+  return value;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
   return value;
 }

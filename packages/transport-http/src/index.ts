@@ -4,8 +4,10 @@
  * over keep-alive connections, with the same `Transport` contract, typed
  * errors and compliance suite as the in-memory and TCP transports, so a
  * cluster switches to it by passing `http()` instead of `tcp()`. With a
- * cluster secret every message is signed (HMAC-SHA256, bounded clock
- * window, replays refused); without one it listens on loopback only.
+ * cluster secret or peer keys every message and every answer is signed with
+ * the key of the pair of nodes (HMAC-SHA256, bounded clock window, replays
+ * refused), and only known peers are accepted; without them it listens on
+ * loopback only.
  *
  * @example
  * ```ts
@@ -35,5 +37,5 @@
 export { http } from './factory';
 export { HttpTransport } from './http-transport';
 export type { HttpOptions, HttpTransportOptions } from './options';
-export type { HttpServerTimeouts, HttpTransportStats } from './server';
+export type { HttpServerOptions, HttpTransportStats } from './server';
 export { ERROR_CODE, HEADER, REQUEST_PATH, SEND_PATH } from './constants';

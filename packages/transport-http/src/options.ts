@@ -1,5 +1,5 @@
 import type { Clock, Codec, NodeId } from '@medals/core';
-import type { HttpServerTimeouts } from './server';
+import type { HttpServerOptions } from './server';
 
 /**
  * Options of an {@link HttpTransport} used directly. With the kernel, use
@@ -20,23 +20,33 @@ export interface HttpOptions {
    * Default `'127.0.0.1:0'`.
    */
   listen?: string;
-  /** Peers known from the start, by id, as `http://host:port`; `addPeer` adds more. Default: none. */
+  /**
+   * Peers known from the start, by id, as `http://host:port`; `addPeer` adds
+   * more. With authentication, these (and the ids named by `peerKeys`) are
+   * the only senders accepted. Default: none.
+   */
   peers?: Record<NodeId, string>;
   /**
-   * The cluster secret. When set, every message carries an HMAC-SHA256 over
-   * its method, path, type, sender, recipient, timestamp, nonce and body
-   * hash, and the server refuses with 401 (the caller gets `AuthError`) any
-   * message not signed with the same secret, stamped outside the clock
-   * window, or seen before. Use at least 32 random bytes. Default: none (no
-   * authentication, loopback only).
+   * The cluster secret (text is UTF-8), from which the key of each pair of
+   * nodes is derived (`derivePairKey` in `@medals/core`). When set, every
+   * message carries an HMAC-SHA256, with the key of its sender and
+   * recipient, over its method, path, type, sender, recipient, timestamp,
+   * nonce and body hash; the server refuses with 401 (the caller gets
+   * `AuthError`), before reading its body, a message from a sender that is
+   * not one of its peers, and then any message not signed with that peer's
+   * key, stamped outside the clock window, or seen before. Every answer to
+   * an accepted message is signed too, and the caller refuses an answer
+   * that is not (`AuthError`). Use at least 32 random bytes. Default: none
+   * (no authentication, loopback only).
    */
   secret?: string | Uint8Array;
   /**
    * The keys this node shares with each peer (see `derivePeerKeys` in
-   * `@medals/core`), instead of the cluster `secret`: the node can then
-   * authenticate as itself to those peers only, and cannot pose as another
-   * node. A peer without a key here is refused. Text keys are base64url.
-   * Give `secret` or `peerKeys`, not both.
+   * `@medals/core`), instead of the cluster `secret`, with the same
+   * signatures: the node can then authenticate as itself to those peers
+   * only, and cannot pose as another node. Sending to a peer without a key
+   * here fails with `AuthError`, and messages from it are refused. Text
+   * keys are base64url. Give `secret` or `peerKeys`, not both.
    */
   peerKeys?: Record<NodeId, string | Uint8Array>;
   /**
@@ -64,8 +74,15 @@ export interface HttpOptions {
   replayCacheSize?: number;
   /** Keep-alive connections per peer, and so messages on the wire at once to it; more wait their turn. Default 64. */
   maxSocketsPerPeer?: number;
-  /** Timeouts of the server. */
-  server?: HttpServerTimeouts;
+  /**
+   * Most messages sent and not yet answered, all peers together (including
+   * those waiting for a connection). Past it, `request` rejects at once with
+   * `BackpressureError`, and `send` drops the message with a
+   * `BackpressureError` error event. Default 4,096.
+   */
+  maxInFlight?: number;
+  /** Timeouts and connection cap of the server. */
+  server?: HttpServerOptions;
   /** The wall clock that stamps outgoing signatures and judges incoming ones. Default: the system clock. */
   clock?: Pick<Clock, 'now'>;
 }

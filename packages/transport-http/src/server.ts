@@ -1,18 +1,19 @@
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { MedalsError, NodeId, TransportEvents } from '@medals/core';
 import { AuthError, DecodeError, InvalidMessageError } from '@medals/core';
 import type { ListenAddress } from './address';
 import { closed, turn } from './handles';
-import type { RequestVerifier } from './auth';
+import type { PassedHeaders, RequestVerifier } from './auth';
+import { signAnswer } from './auth';
 import { readBody, TOO_LARGE } from './body';
 import {
   BODY_CONTENT_TYPE,
-  CONNECTIONS_CHECK_INTERVAL_MS,
   ERROR_CODE,
   ERROR_CONTENT_TYPE,
   HEADER,
+  MAX_CONNECTIONS_CHECK_INTERVAL_MS,
   REQUEST_PATH,
   SEND_PATH,
 } from './constants';
@@ -30,18 +31,27 @@ export type RequestOutcome =
   | { readonly status: 200; readonly body: Uint8Array }
   | { readonly status: number; readonly error: WireError };
 
-/** Counts of refused incoming messages. */
+/** Counts of refused incoming messages and connections. */
 export interface HttpTransportStats {
-  /** Refused with 401: no signature, a wrong one, a timestamp outside the clock window, or a replay. */
+  /**
+   * Refused with 401: no signature, a sender that is not a known peer, a
+   * wrong signature (a sender posing as another node, or a wrong key), a
+   * timestamp outside the clock window, or a replay.
+   */
   readonly authRefused: number;
   /** Refused with 413: a body over `maxBodyBytes`. */
   readonly bodyTooLarge: number;
   /** Refused as malformed: unknown route or method, missing headers, or addressed to another node (400, 404, 405, 421). */
   readonly malformed: number;
+  /** Connections closed as they arrived because the server already held `server.maxConnections`. */
+  readonly connectionsRefused: number;
 }
 
-/** Server timeouts, passed through to node:http. */
-export interface HttpServerTimeouts {
+/**
+ * Limits of the server, so that slow or idle clients cannot hold it: the
+ * timeouts pass through to node:http, the connection cap to node:net.
+ */
+export interface HttpServerOptions {
   /**
    * Time to receive a request's headers before answering 408 and closing
    * (node's `server.headersTimeout`). Default 10,000 ms.
@@ -55,17 +65,25 @@ export interface HttpServerTimeouts {
   /**
    * Time an idle keep-alive connection stays open (node's
    * `server.keepAliveTimeout`); clients close theirs a second earlier.
+   * Node adds a second of grace before it closes the connection.
    * Default 30,000 ms.
    */
   keepAliveTimeoutMs?: number;
+  /**
+   * Most connections held at once (node's `server.maxConnections`); a
+   * connection past it is closed as soon as it arrives, while the ones held
+   * keep being served. Each peer may open up to its `maxSocketsPerPeer`, so
+   * keep it above peers × that. Default 1,024.
+   */
+  maxConnections?: number;
 }
 
 /** What {@link MessageServer} needs from its transport. */
 export interface MessageServerOptions {
   readonly nodeId: NodeId;
   readonly maxBodyBytes: number;
-  readonly timeouts: Required<HttpServerTimeouts>;
-  /** Present when a cluster secret is configured. */
+  readonly limits: Required<HttpServerOptions>;
+  /** Present when authentication is on (a cluster secret or peer keys). */
   readonly verifier: RequestVerifier | undefined;
   /** The wall clock that judges signed timestamps. */
   now(): number;
@@ -81,26 +99,33 @@ export interface MessageServerOptions {
  * The receiving half of the transport: one node:http server with two POST
  * routes, {@link SEND_PATH} and {@link REQUEST_PATH}, the message type and
  * the sender in headers and the codec bytes as the body. It enforces the
- * body limit and the cluster secret before anything is decoded.
+ * body limit and the sender's signature before anything is decoded, and
+ * signs the answers to the messages it authenticated.
  */
 export class MessageServer {
   readonly #options: MessageServerOptions;
   readonly #server: Server;
-  readonly #stats = { authRefused: 0, bodyTooLarge: 0, malformed: 0 };
+  readonly #stats = { authRefused: 0, bodyTooLarge: 0, malformed: 0, connectionsRefused: 0 };
   readonly #connections = new Set<Socket>();
 
   constructor(options: MessageServerOptions) {
     this.#options = options;
+    const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = options.limits;
     this.#server = createServer(
       {
-        headersTimeout: options.timeouts.headersTimeoutMs,
-        requestTimeout: options.timeouts.requestTimeoutMs,
-        keepAliveTimeout: options.timeouts.keepAliveTimeoutMs,
-        connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
+        headersTimeout: headersTimeoutMs,
+        requestTimeout: requestTimeoutMs,
+        keepAliveTimeout: keepAliveTimeoutMs,
+        connectionsCheckingInterval: Math.max(
+          1,
+          Math.min(MAX_CONNECTIONS_CHECK_INTERVAL_MS, Math.floor(headersTimeoutMs / 4)),
+        ),
         noDelay: true,
       },
       (req, res) => this.#receive(req, res),
     );
+    this.#server.maxConnections = options.limits.maxConnections;
+    this.#server.on('drop', () => this.#stats.connectionsRefused++);
     this.#server.on('connection', (socket: Socket) => {
       this.#connections.add(socket);
       socket.once('close', () => this.#connections.delete(socket));
@@ -182,13 +207,13 @@ export class MessageServer {
       return;
     }
     const verifier = this.#options.verifier;
-    const headerRefusal = verifier?.checkHeaders(req.headers, this.#options.now());
-    if (headerRefusal !== undefined) {
+    const passed = verifier?.checkHeaders(req.headers, from, this.#options.now());
+    if (passed !== undefined && 'refusal' in passed) {
       this.#refuse(
         req,
         res,
         401,
-        new AuthError(`refused ${type} from ${from}: ${headerRefusal}`),
+        new AuthError(`refused ${type} from ${from}: ${passed.refusal}`),
         undefined,
         context,
       );
@@ -204,18 +229,21 @@ export class MessageServer {
           this.#refuseTooLarge(req, res, context);
           return;
         }
-        const signatureRefusal = verifier?.checkSignature(
-          {
-            method: 'POST',
-            path: req.url as string,
-            type: req.headers[HEADER.type] as string,
-            from: req.headers[HEADER.from] as string,
-            to: req.headers[HEADER.to] as string,
-            body,
-          },
-          req.headers,
-          this.#options.now(),
-        );
+        const signatureRefusal =
+          passed &&
+          verifier?.checkSignature(
+            passed,
+            {
+              method: 'POST',
+              path: req.url as string,
+              type: req.headers[HEADER.type] as string,
+              from: req.headers[HEADER.from] as string,
+              to: req.headers[HEADER.to] as string,
+              body,
+            },
+            req.headers,
+            this.#options.now(),
+          );
         if (signatureRefusal !== undefined) {
           this.#refuse(
             req,
@@ -229,11 +257,11 @@ export class MessageServer {
         }
         const message: ArrivedMessage = { type, from, body };
         if (route === 'send') {
-          res.writeHead(202, { 'content-length': 0 }).end();
+          answer(res, { status: 202 }, passed);
           this.#options.onSend(message);
           return;
         }
-        this.#options.onRequest(message).then((outcome) => answer(res, outcome));
+        this.#options.onRequest(message).then((outcome) => answer(res, outcome, passed));
       },
       () => {
         // The sender went away mid-body: there is nobody to answer.
@@ -255,9 +283,10 @@ export class MessageServer {
   }
 
   /**
-   * Answers a refusal with a JSON error. When the body was not read to its
-   * end, the connection is closed once the answer is out: reading the rest
-   * would cost what the refusal is meant to save.
+   * Answers a refusal with a JSON error, unsigned: the message was not
+   * authenticated, so there is nobody to sign for. When the body was not
+   * read to its end, the connection is closed once the answer is out:
+   * reading the rest would cost what the refusal is meant to save.
    */
   #refuse(
     req: IncomingMessage,
@@ -277,31 +306,46 @@ export class MessageServer {
       res.setHeader('connection', 'close');
       res.once('finish', () => req.socket.destroy());
     }
-    answer(res, {
-      status,
-      error: { error: error.message, name: error.name, ...(code ? { code } : {}) },
-    });
+    answer(
+      res,
+      { status, error: { error: error.message, name: error.name, ...(code ? { code } : {}) } },
+      undefined,
+    );
   }
 }
 
-/** Writes an outcome, unless the connection is already gone. */
-function answer(res: ServerResponse, outcome: RequestOutcome): void {
+/**
+ * Writes an outcome, or the 202 of a one-way message, unless the connection
+ * is already gone. The answer to an authenticated message is signed with
+ * the sender's key and bound to its signature.
+ */
+function answer(
+  res: ServerResponse,
+  outcome: RequestOutcome | { readonly status: 202 },
+  passed: PassedHeaders | undefined,
+): void {
   if (res.destroyed) return;
+  let body: Uint8Array;
+  let contentType: string | undefined;
   if ('body' in outcome) {
-    res.writeHead(200, {
-      'content-type': BODY_CONTENT_TYPE,
-      'content-length': outcome.body.byteLength,
-    });
-    res.end(outcome.body);
-    return;
+    body = outcome.body;
+    contentType = BODY_CONTENT_TYPE;
+  } else if ('error' in outcome) {
+    body = Buffer.from(JSON.stringify(outcome.error));
+    contentType = ERROR_CONTENT_TYPE;
+  } else {
+    body = EMPTY;
   }
-  const json = Buffer.from(JSON.stringify(outcome.error));
-  res.writeHead(outcome.status, {
-    'content-type': ERROR_CONTENT_TYPE,
-    'content-length': json.length,
-  });
-  res.end(json);
+  const headers: OutgoingHttpHeaders = { 'content-length': body.byteLength };
+  if (contentType !== undefined) headers['content-type'] = contentType;
+  if (passed !== undefined) {
+    headers[HEADER.signature] = signAnswer(passed.key, passed.signature, outcome.status, body);
+  }
+  res.writeHead(outcome.status, headers);
+  res.end(body);
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** A URI-encoded header's text, or undefined when it is missing, repeated or not valid URI encoding. */
 function headerText(req: IncomingMessage, name: string): string | undefined {

@@ -92,6 +92,7 @@ describe('a transport with a cluster secret', () => {
     const captured = await captureOneMessage(async (address) => {
       const [a] = await startTransports({ nodeId: 'a', secret: SECRET });
       a!.addPeer('b', address);
+      b!.addPeer('a', a!.address);
       a!.send('b', 'note', 'once');
     });
     const replay = { path: SEND_PATH, headers: captured.headers, body: captured.body };
@@ -111,7 +112,12 @@ describe('raw HTTP requests to a transport with a cluster secret', () => {
   const body = codec.encode(21);
 
   async function receiver(): Promise<{ address: string; handled: number[]; stats: () => number }> {
-    const [b] = await startTransports({ nodeId: 'b', secret: SECRET });
+    // x is a peer b accepts messages from; b never sends to it.
+    const [b] = await startTransports({
+      nodeId: 'b',
+      secret: SECRET,
+      peers: { x: 'http://127.0.0.1:1' },
+    });
     const handled: number[] = [];
     b!.handle('double', (n: number) => {
       handled.push(n);

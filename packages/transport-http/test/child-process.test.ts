@@ -14,9 +14,14 @@ type PeerMessage = { address?: string; held?: number; failed?: string };
 
 const children: ChildProcess[] = [];
 
-/** Starts the peer in its own node process and resolves with it and its address. */
-async function spawnPeer(listen: string): Promise<{ child: ChildProcess; address: string }> {
-  const child = fork(SCRIPT, [listen, SECRET], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/** Starts the peer, which accepts messages from `a`, in its own node process and resolves with it and its address. */
+async function spawnPeer(
+  listen: string,
+  a: HttpTransport,
+): Promise<{ child: ChildProcess; address: string }> {
+  const child = fork(SCRIPT, [listen, SECRET, a.address], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   children.push(child);
   const address = await new Promise<string>((resolve, reject) => {
     child.on('message', (message: PeerMessage) => {
@@ -59,7 +64,7 @@ describe('a peer in a separate process', () => {
   });
 
   it('answers 10,000 requests, each with its own reply', async () => {
-    const { address } = await spawnPeer('127.0.0.1:0');
+    const { address } = await spawnPeer('127.0.0.1:0', a);
     a.addPeer('child', address);
     const total = 10_000;
     const replies: unknown[] = new Array(total);
@@ -83,7 +88,7 @@ describe('a peer in a separate process', () => {
   });
 
   it('fails pending requests with PeerUnreachableError when the peer is killed, and reaches it again once restarted', async () => {
-    const { child, address } = await spawnPeer('127.0.0.1:0');
+    const { child, address } = await spawnPeer('127.0.0.1:0', a);
     a.addPeer('child', address);
     await expect(a.request('child', 'echo', 'warm-up')).resolves.toMatchObject({
       payload: 'warm-up',
@@ -107,7 +112,7 @@ describe('a peer in a separate process', () => {
     await killed(child);
 
     // The same address, so the client's pooled connections to the dead process must not be reused.
-    const restarted = await spawnPeer(new URL(address).host);
+    const restarted = await spawnPeer(new URL(address).host, a);
     expect(restarted.address).toBe(address);
     const reply = (await a.request('child', 'echo', 'again')) as { payload: string; pid: number };
     expect(reply.payload).toBe('again');

@@ -1,4 +1,3 @@
-import { connect } from 'node:net';
 import {
   LifecycleError,
   PeerUnreachableError,
@@ -7,7 +6,7 @@ import {
 } from '@medals/core';
 import { HttpTransport, http } from '@medals/transport-http';
 import { ERROR_CODE, REQUEST_PATH, SEND_PATH } from '../src/constants';
-import { messageHeaders, rawRequest } from './support/raw-http';
+import { rawRequest } from './support/raw-http';
 import { errorsOf, startTransports, stopTransports } from './support/transports';
 
 const codec = new SuperjsonCodec();
@@ -87,38 +86,6 @@ describe('the HTTP surface', () => {
     a!.removePeer('b');
     await expect(pending).rejects.toBeInstanceOf(PeerUnreachableError);
     expect(a!.peers()).toEqual([]);
-  });
-
-  it('closes a connection whose headers do not arrive in time', async () => {
-    const [b] = await startTransports({
-      nodeId: 'b',
-      server: { headersTimeoutMs: 100, requestTimeoutMs: 200 },
-    });
-    const { port } = new URL(b!.address);
-    const socket = connect(Number(port), '127.0.0.1');
-    let answer = '';
-    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
-    socket.write(`POST ${REQUEST_PATH} HTTP/1.1\r\nhost: b\r\n`);
-    await new Promise((resolve) => socket.on('close', resolve));
-    expect(answer).toMatch(/^HTTP\/1\.1 408/);
-  });
-
-  it('closes a connection whose body does not arrive in time', async () => {
-    const [b] = await startTransports({
-      nodeId: 'b',
-      server: { headersTimeoutMs: 100, requestTimeoutMs: 200 },
-    });
-    b!.handle('note', () => undefined);
-    const { port } = new URL(b!.address);
-    const socket = connect(Number(port), '127.0.0.1');
-    socket.on('data', () => undefined);
-    const headers = messageHeaders({ type: 'note', from: 'x', to: 'b', body: new Uint8Array(0) });
-    const lines = Object.entries(headers).map(([name, value]) => `${name}: ${String(value)}\r\n`);
-    socket.write(
-      `POST ${SEND_PATH} HTTP/1.1\r\nhost: b\r\ncontent-length: 100\r\n${lines.join('')}\r\n0123456789`,
-    );
-    await new Promise((resolve) => socket.on('close', resolve));
-    expect(socket.destroyed).toBe(true);
   });
 
   it('reports a one-way message for a type nobody handles as an error event', async () => {

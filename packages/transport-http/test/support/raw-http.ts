@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import type { OutgoingHttpHeaders } from 'node:http';
+import { derivePairKey } from '@medals/core';
 import { HEADER, REQUEST_PATH } from '../../src/constants';
 import { signFields } from '../../src/auth';
 
@@ -62,13 +63,17 @@ export function rawRequest(address: string, raw: RawRequest): Promise<RawAnswer>
   });
 }
 
-/** The headers of a message from `from` to `to`, signed with `secret` as of `timestamp` when a secret is given. */
+/**
+ * The headers of a message from `from` to `to`, signed as of `timestamp`
+ * when a key is given: `key` itself, or the pair key derived from `secret`.
+ */
 export function messageHeaders(options: {
   type: string;
   from: string;
   to: string;
   body: Uint8Array;
   secret?: string;
+  key?: Uint8Array;
   timestamp?: number;
   nonce?: string;
   path?: string;
@@ -78,12 +83,17 @@ export function messageHeaders(options: {
     [HEADER.from]: encodeURIComponent(options.from),
     [HEADER.to]: encodeURIComponent(options.to),
   };
-  if (options.secret !== undefined) {
+  const key =
+    options.key ??
+    (options.secret === undefined
+      ? undefined
+      : derivePairKey(options.secret, options.from, options.to));
+  if (key !== undefined) {
     const timestamp = String(options.timestamp ?? Date.now());
     const nonce = options.nonce ?? 'raw-test';
     headers[HEADER.timestamp] = timestamp;
     headers[HEADER.nonce] = nonce;
-    headers[HEADER.signature] = signFields(Buffer.from(options.secret), {
+    headers[HEADER.signature] = signFields(key, {
       method: 'POST',
       path: options.path ?? REQUEST_PATH,
       type: headers[HEADER.type] as string,

@@ -360,11 +360,12 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
     this.#stats.handshakeFailures += 1;
     this.#stats.tlsFailures += 1;
     const from = `${socket.remoteAddress ?? 'an unknown address'}:${socket.remotePort ?? '?'}`;
+    // A refused client certificate shows only as the reason the server closed.
+    const refused = socket.authorizationError;
+    const reason = refused ? `its certificate was refused (${String(refused)})` : error.message;
     this.emit(
       'error',
-      new AuthError(`TLS handshake with a client at ${from} failed: ${error.message}`, {
-        cause: error,
-      }),
+      new AuthError(`TLS handshake with a client at ${from} failed: ${reason}`, { cause: error }),
       {},
     );
   };
@@ -407,18 +408,7 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
     );
     connection.setFrameHandler((frame) => handshake.receive(frame));
     // The handshake hears of a close first, so a failed dial is handled once, as a failed handshake.
-    connection.onClose((error) =>
-      handshake.abort(
-        error === undefined
-          ? new PeerUnreachableError('connection closed during the handshake', link?.peer)
-          : this.#settings.tls && isTlsFailure(error)
-            ? new AuthError(
-                `TLS with ${link ? `peer ${link.peer}` : 'a dialling peer'} failed: ${error.message}`,
-                { cause: error },
-              )
-            : error,
-      ),
-    );
+    connection.onClose((error) => handshake.abort(this.#handshakeCloseError(error, link)));
     connection.onClose((error) => {
       this.#connections.delete(connection);
       this.#onConnectionClosed(connection, error);
@@ -426,6 +416,27 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
     this.#connections.add(connection);
     if (link) link.dialing = connection;
     return { handshake };
+  }
+
+  /** Why a connection closed before its handshake completed, as the handshake should report it. */
+  #handshakeCloseError(error: Error | undefined, link: PeerLink | undefined): Error {
+    const tls = this.#settings.tls !== undefined;
+    if (tls && isTlsFailure(error)) {
+      const peer = link ? `peer ${link.peer}` : 'a dialling peer';
+      return new AuthError(`TLS with ${peer} failed: ${error!.message}`, { cause: error });
+    }
+    // A TLS listener refuses a client certificate by closing the connection, without an alert.
+    const refusedOverTls = tls && (error as { code?: string } | undefined)?.code === 'ECONNRESET';
+    if (error === undefined || refusedOverTls) {
+      const hint =
+        tls && link ? " (over TLS, as when the peer refuses this node's certificate)" : '';
+      return new PeerUnreachableError(
+        `connection closed during the handshake${hint}`,
+        link?.peer,
+        error ? { cause: error } : undefined,
+      );
+    }
+    return error;
   }
 
   #onHandshakeFailed(
@@ -438,7 +449,7 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
     if (this.#state !== 'running') return;
     const { error, peer } = failure;
     this.#stats.handshakeFailures += 1;
-    if (error.cause instanceof Error && isTlsFailure(error.cause)) this.#stats.tlsFailures += 1;
+    if (isTlsFailure(error.cause)) this.#stats.tlsFailures += 1;
     else if (error instanceof AuthError) this.#stats.authFailures += 1;
     if (failure.unknownPeer) this.#stats.unknownPeerRefusals += 1;
     if (isReportable(error, connection.direction))

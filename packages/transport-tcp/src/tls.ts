@@ -105,9 +105,14 @@ const CERTIFICATE_ERRORS = new Set([
   'HOSTNAME_MISMATCH',
 ]);
 
-/** True for an error of the TLS layer: a failed handshake, an alert from the peer, a certificate refused. */
-export function isTlsFailure(error: Error): boolean {
-  const code = (error as { code?: unknown }).code;
+/**
+ * True for an error of the TLS layer: a failed handshake, an alert from the
+ * peer, a certificate refused. Checked by its `code` only, since Node's
+ * internal errors may come from another realm than this module's `Error`.
+ */
+export function isTlsFailure(error: unknown): boolean {
+  const code =
+    typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   return (
     typeof code === 'string' &&
     (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || CERTIFICATE_ERRORS.has(code))

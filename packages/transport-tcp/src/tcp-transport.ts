@@ -123,6 +123,8 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
   readonly #handlers = new Map<string, Registration>();
   readonly #links = new Map<NodeId, PeerLink>();
   readonly #connections = new Set<Connection>();
+  /** Accepted sockets still in their TLS handshake: not connections yet, but stop() must close them. */
+  readonly #acceptedTls = new Set<Socket>();
   /** Peers named by `peerKeys`: they may dial in without being in the peer table. */
   readonly #keyedPeers: ReadonlySet<NodeId>;
   readonly #authenticator: PeerAuthenticator | undefined;
@@ -332,6 +334,7 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
     }
     const server = this.#server!;
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of this.#acceptedTls) socket.destroy();
     const connections = [...this.#connections];
     for (const connection of connections) connection.destroy();
     await Promise.all([serverClosed, ...connections.map((connection) => connection.closed)]);
@@ -342,7 +345,12 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
   /** Every socket accepted, before TLS if any. */
   readonly #onAccepted = (socket: Socket): void => {
     this.#stats.connectionsAccepted += 1;
-    if (!this.#settings.tls) this.#onInbound(socket);
+    if (!this.#settings.tls) {
+      this.#onInbound(socket);
+      return;
+    }
+    this.#acceptedTls.add(socket);
+    socket.once('close', () => this.#acceptedTls.delete(socket));
   };
 
   /** A socket ready for the handshake: as accepted, or once its TLS handshake completed. */

@@ -75,6 +75,27 @@ describe('TcpTransport over TLS', () => {
     expect(server.stats().connectionsEstablished).toBe(0);
   });
 
+  it('stops without waiting for a client stuck before the end of its TLS handshake', async () => {
+    const server = new TcpTransport({
+      nodeId: 'server',
+      secret: SECRET,
+      tls: tlsFiles(node),
+      handshakeTimeoutMs: 120_000,
+    });
+    live.push(server);
+    await server.start();
+    const { host, port } = parseTcpAddress(server.address);
+    const silent = connect({ host, port });
+    silent.on('error', () => undefined);
+    await new Promise((resolve) => silent.once('connect', resolve));
+    await waitFor(() => server.stats().connectionsAccepted === 1, 'the server to accept it');
+    // Far longer than the test's own timeout: only closing the socket lets stop() finish in time.
+    await server.stop();
+    await new Promise((resolve) =>
+      silent.destroyed ? resolve(undefined) : silent.once('close', resolve),
+    );
+  });
+
   it('refuses a client whose certificate is not signed by the cluster CA', async () => {
     const { client, server, serverErrors } = await pair(tlsFiles(rogue), tlsFiles(node));
     // TLS 1.3 completes the client's side first; the server then closes without a word.

@@ -111,11 +111,6 @@ export class Connection {
     this.#writer.seal(new FrameMac(sessionKeys.send), maxContentBytes);
   }
 
-  /** True while reading is paused because too much work waits on this connection. */
-  get readPaused(): boolean {
-    return this.#readPaused;
-  }
-
   /** Notes a request from this connection whose handler is still running; may pause reading. */
   requestStarted(): void {
     this.#pendingInbound += 1;

@@ -3,7 +3,9 @@ import type { Codec } from '@medals/core';
 import { JsonCodec, SuperjsonCodec } from '@medals/core';
 import type { BenchResult } from '@medals/core/testing';
 import { benchQuick, benchResult, writeBenchResults } from '@medals/core/testing';
-import { TcpTransport } from '../src';
+import type { TcpTransportOptions } from '../src';
+import { TcpTransport, tlsFiles } from '../src';
+import { TestCertificates } from '../test/helpers/certificates';
 import { multicastFigures } from './multicast';
 import { RawEchoClient, startRawEchoServer } from './raw-echo';
 
@@ -15,6 +17,16 @@ const quick = benchQuick();
 const ROUNDS = quick ? 3 : 5;
 const SEQUENTIAL_REQUESTS = quick ? 3_000 : 15_000;
 const PIPELINED_REQUESTS = quick ? 30_000 : 150_000;
+const SECRET = 'the cluster secret of the benchmark, long and random enough';
+/** Issue 13's goals for authenticated links, as ratios to the raw socket: at most this much slower one at a time… */
+const AUTHENTICATED_SEQUENTIAL_GOAL = 1.3;
+/** …and at least this much of its throughput pipelined. */
+const AUTHENTICATED_PIPELINED_GOAL = 0.9;
+
+/** A figure with a goal on its ratio to the baseline, and whether this run met it. */
+interface GoalResult extends BenchResult {
+  goal: { maxRatio: number; met: boolean } | { minRatio: number; met: boolean };
+}
 
 /** A small node-to-node message, in the JSON data model so that both codecs and the baseline carry it. */
 function message(seq: number): unknown {
@@ -48,12 +60,14 @@ function median(values: number[]): number {
 /** Two transports in this process over loopback, `a` asking `b` to echo. */
 async function transportPair(
   codec: Codec,
+  options: Partial<TcpTransportOptions> = {},
 ): Promise<{ request: Requester; close: () => Promise<void> }> {
-  const a = new TcpTransport({ nodeId: 'a', codec });
-  const b = new TcpTransport({ nodeId: 'b', codec });
+  const a = new TcpTransport({ nodeId: 'a', codec, ...options });
+  const b = new TcpTransport({ nodeId: 'b', codec, ...options });
   b.handle('echo', (payload: unknown) => payload);
   await Promise.all([a.start(), b.start()]);
   a.addPeer('b', b.address);
+  b.addPeer('a', a.address);
   return {
     request: (payload) => a.request('b', 'echo', payload),
     close: () => Promise.all([a.stop(), b.stop()]).then(() => undefined),
@@ -94,11 +108,28 @@ async function compare(
   );
 }
 
+/** `result` with a goal on its ratio: at most `maxRatio` when lower is better, else at least `minRatio`. */
+function withGoal(result: BenchResult, bound: number): GoalResult {
+  const ratio = result.ratio!;
+  const goal = result.lowerIsBetter
+    ? { maxRatio: bound, met: ratio <= bound }
+    : { minRatio: bound, met: ratio >= bound };
+  console.log(
+    `${result.name}: ratio ${ratio} (goal ${result.lowerIsBetter ? '≤' : '≥'} ${bound}: ${goal.met ? 'met' : 'missed'})`,
+  );
+  return { ...result, goal };
+}
+
 async function main(): Promise<void> {
+  const certificates = new TestCertificates();
+  certificates.authority('ca');
+  const tls = tlsFiles(certificates.issue('node', 'ca'));
   const contenders = {
     raw: await rawPair(),
     json: await transportPair(new JsonCodec()),
     superjson: await transportPair(new SuperjsonCodec()),
+    authenticated: await transportPair(new JsonCodec(), { secret: SECRET }),
+    tls: await transportPair(new JsonCodec(), { secret: SECRET, tls }),
   };
   try {
     console.log('# tcp.request.sequential');
@@ -117,6 +148,8 @@ async function main(): Promise<void> {
       name: `raw net socket echo, same framing, JSON bodies, ${IN_FLIGHT} in flight`,
       value: pipelined.raw!,
     };
+    const plainSequential = { name: 'tcp.request.sequential', value: sequential.json! };
+    const plainPipelined = { name: 'tcp.request.pipelined', value: pipelined.json! };
     const results: BenchResult[] = [
       benchResult('tcp.request.sequential', 'us', sequential.json!, true, rawSequential),
       benchResult('tcp.request.pipelined', 'req/s', pipelined.json!, false, rawPipelined),
@@ -134,11 +167,51 @@ async function main(): Promise<void> {
         false,
         rawPipelined,
       ),
+      // JSON codec, cluster secret: pair-key handshake and a MAC on every frame.
+      withGoal(
+        benchResult(
+          'tcp.request.sequential.authenticated',
+          'us',
+          sequential.authenticated!,
+          true,
+          rawSequential,
+        ),
+        AUTHENTICATED_SEQUENTIAL_GOAL,
+      ),
+      withGoal(
+        benchResult(
+          'tcp.request.pipelined.authenticated',
+          'req/s',
+          pipelined.authenticated!,
+          false,
+          rawPipelined,
+        ),
+        AUTHENTICATED_PIPELINED_GOAL,
+      ),
+      // What authentication itself costs: the same figures against the unauthenticated transport.
+      benchResult(
+        'tcp.request.sequential.authenticated.vs-plain',
+        'us',
+        sequential.authenticated!,
+        true,
+        plainSequential,
+      ),
+      benchResult(
+        'tcp.request.pipelined.authenticated.vs-plain',
+        'req/s',
+        pipelined.authenticated!,
+        false,
+        plainPipelined,
+      ),
+      // JSON codec, cluster secret, and TLS 1.3 around it (mutual certificates): no goal.
+      benchResult('tcp.request.sequential.tls', 'us', sequential.tls!, true, rawSequential),
+      benchResult('tcp.request.pipelined.tls', 'req/s', pipelined.tls!, false, rawPipelined),
     ];
     results.push(...(await multicastFigures()));
     writeBenchResults('transport-tcp', results);
   } finally {
     await Promise.all(Object.values(contenders).map((contender) => contender.close()));
+    certificates.remove();
   }
 }
 

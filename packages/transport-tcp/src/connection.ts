@@ -1,6 +1,14 @@
 import type { Socket } from 'node:net';
-import { KEEP_ALIVE_INITIAL_DELAY_MS, SUPERSEDED_CLOSE_GRACE_MS } from './constants';
-import { FrameDecoder } from './frame-decoder';
+import { AuthError } from '@medals/core';
+import {
+  FRAME_HEADER_BYTES,
+  KEEP_ALIVE_INITIAL_DELAY_MS,
+  MAC_BYTES,
+  SUPERSEDED_CLOSE_GRACE_MS,
+} from './constants';
+import type { SessionKeys } from './frame-auth';
+import { FrameMac } from './frame-auth';
+import { FrameDecoder, splitFrames } from './frame-decoder';
 import { FrameWriter } from './frame-writer';
 import type { RemoteIdentity } from './handshake';
 import type { TcpTransportStats } from './stats';
@@ -10,10 +18,12 @@ export type ConnectionDirection = 'inbound' | 'outbound';
 
 /** Options of a {@link Connection}. */
 export interface ConnectionOptions {
-  /** Largest frame accepted until {@link Connection.maxFrameBytes} is changed. */
+  /** Largest frame accepted until {@link Connection.beginSession}. */
   readonly maxFrameBytes: number;
   /** Bound on bytes waiting to be written, see {@link FrameWriter}. */
   readonly maxBufferedBytes: number;
+  /** Requests whose handlers are running at which this connection stops reading; it reads again at half. */
+  readonly maxPendingInbound: number;
   /** Counters to update with the bytes that pass. */
   readonly stats: TcpTransportStats;
 }
@@ -24,8 +34,14 @@ export type FrameHandler = (frame: Buffer, connection: Connection) => void;
 /**
  * A socket speaking frames: reads cut by a {@link FrameDecoder}, writes
  * coalesced by a {@link FrameWriter}. Nothing that arrives can throw out of
- * its socket handlers: an oversized frame or a handler that throws closes
- * this connection, and only this one, with that error.
+ * its socket handlers: an oversized frame, a frame that fails its MAC or a
+ * handler that throws closes this connection, and only this one, with that
+ * error.
+ *
+ * Reading is paused while too much work waits on the connection: once
+ * `maxPendingInbound` requests from it await their handlers, no further
+ * frame is handed on and the socket stops reading, so the peer's writes back
+ * up into TCP's own flow control; it reads again when half of them answered.
  */
 export class Connection {
   readonly socket: Socket;
@@ -37,7 +53,17 @@ export class Connection {
   readonly #stats: TcpTransportStats;
   readonly #closeListeners: ((error: Error | undefined) => void)[] = [];
   readonly #closed: Promise<void>;
+  readonly #maxPendingInbound: number;
   #onFrame: FrameHandler = () => undefined;
+  /** Checks the sealed frames that arrive, once the session is authenticated. */
+  #receiveMac: FrameMac | undefined;
+  /** Largest message frame inside a sealed frame. */
+  #maxMessageBytes = 0;
+  /** Message frames taken from a sealed frame and not yet handed on, from {@link #inboxAt}. */
+  #inbox: Buffer[] = [];
+  #inboxAt = 0;
+  #pendingInbound = 0;
+  #readPaused = false;
   #error: Error | undefined;
   #ending = false;
   #isClosed = false;
@@ -47,8 +73,9 @@ export class Connection {
     this.socket = socket;
     this.direction = direction;
     this.#stats = options.stats;
+    this.#maxPendingInbound = options.maxPendingInbound;
     this.#decoder = new FrameDecoder(options.maxFrameBytes);
-    this.#writer = new FrameWriter(socket, options.maxBufferedBytes);
+    this.#writer = new FrameWriter(socket, options.maxBufferedBytes, options.stats);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEP_ALIVE_INITIAL_DELAY_MS);
     socket.on('data', this.#onData);
@@ -66,13 +93,43 @@ export class Connection {
     });
   }
 
-  /** Largest frame accepted from the next frame on. */
-  get maxFrameBytes(): number {
-    return this.#decoder.maxFrameBytes;
+  /**
+   * Switches from the handshake to messages, from the next frame on: frames
+   * of up to `maxFrameBytes`, and with `sessionKeys` every frame sealed in
+   * both directions. What was written before leaves unsealed, at once.
+   */
+  beginSession(maxFrameBytes: number, sessionKeys: SessionKeys | undefined): void {
+    if (!sessionKeys) {
+      this.#decoder.maxFrameBytes = maxFrameBytes;
+      return;
+    }
+    // A sealed frame holds at least one whole message frame, header included, and its tag.
+    const maxContentBytes = maxFrameBytes + FRAME_HEADER_BYTES;
+    this.#maxMessageBytes = maxFrameBytes;
+    this.#decoder.maxFrameBytes = maxContentBytes + MAC_BYTES;
+    this.#receiveMac = new FrameMac(sessionKeys.receive);
+    this.#writer.seal(new FrameMac(sessionKeys.send), maxContentBytes);
   }
 
-  set maxFrameBytes(bytes: number) {
-    this.#decoder.maxFrameBytes = bytes;
+  /** Notes a request from this connection whose handler is still running; may pause reading. */
+  requestStarted(): void {
+    this.#pendingInbound += 1;
+    if (this.#pendingInbound >= this.#maxPendingInbound && !this.#readPaused) {
+      this.#readPaused = true;
+      this.#stats.readPauses += 1;
+      this.socket.pause();
+    }
+  }
+
+  /** Notes that such a request was answered; reading resumes once half of the limit is left. */
+  requestFinished(): void {
+    this.#pendingInbound -= 1;
+    if (!this.#readPaused || this.#pendingInbound > this.#maxPendingInbound >> 1) return;
+    if (this.#isClosed || this.socket.destroyed) return;
+    this.#readPaused = false;
+    // Frames already read come first; they may pause reading again.
+    this.#pump();
+    if (!this.#readPaused && !this.#isClosed) this.socket.resume();
   }
 
   /** True while frames can still be written. */
@@ -106,9 +163,7 @@ export class Connection {
    * buffered bytes; check {@link Connection.writable} to tell which.
    */
   write(frame: Buffer): boolean {
-    if (!this.writable || !this.#writer.write(frame)) return false;
-    this.#stats.bytesSent += frame.length;
-    return true;
+    return this.writable && this.#writer.write(frame);
   }
 
   /** Flushes what was written, half-closes, and destroys the socket if the peer has not closed within a grace period. */
@@ -133,9 +188,26 @@ export class Connection {
 
   readonly #onData = (chunk: Buffer): void => {
     this.#stats.bytesReceived += chunk.length;
+    this.#decoder.push(chunk);
+    this.#pump();
+  };
+
+  /** Hands on the frames received, one at a time, until none is left or reading is paused. */
+  #pump(): void {
     const decoder = this.#decoder;
-    decoder.push(chunk);
-    for (let frame = decoder.next(); frame !== undefined; frame = decoder.next()) {
+    while (!this.#readPaused) {
+      let frame: Buffer | undefined;
+      if (this.#inboxAt < this.#inbox.length) {
+        frame = this.#inbox[this.#inboxAt]!;
+        this.#inboxAt += 1;
+      } else {
+        frame = decoder.next();
+        if (frame === undefined) break;
+        if (this.#receiveMac) {
+          if (!this.#unseal(frame, this.#receiveMac)) return;
+          continue;
+        }
+      }
       try {
         this.#onFrame(frame, this);
       } catch (err) {
@@ -148,5 +220,29 @@ export class Connection {
       this.#stats.oversizedFrames += 1;
       this.destroy(decoder.error);
     }
-  };
+  }
+
+  /** Checks a sealed frame and queues its message frames; false when it closed the connection. */
+  #unseal(sealed: Buffer, mac: FrameMac): boolean {
+    const sequence = mac.sequence;
+    const contentBytes = sealed.length - MAC_BYTES;
+    const contents = sealed.subarray(0, Math.max(contentBytes, 0));
+    if (contentBytes < 0 || !mac.verifyNext(contents, sealed.subarray(contentBytes))) {
+      this.#stats.frameAuthFailures += 1;
+      this.destroy(
+        new AuthError(
+          `frame ${sequence} from peer ${this.remote?.nodeId ?? 'unknown'} failed its MAC check (altered, replayed, reordered or cut short on the way); closing the connection`,
+        ),
+      );
+      return false;
+    }
+    try {
+      this.#inbox = splitFrames(contents, this.#maxMessageBytes);
+      this.#inboxAt = 0;
+    } catch (err) {
+      this.destroy(err as Error);
+      return false;
+    }
+    return true;
+  }
 }

@@ -1,5 +1,9 @@
-/** Version of the wire protocol, sent in the handshake; peers that differ are refused. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Version of the wire protocol, sent in the handshake; peers that differ are
+ * refused. Version 2: proofs on pair keys, and sealed (MAC-carrying) frames
+ * after an authenticated handshake.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Bytes of the big-endian length that opens every frame. */
 export const FRAME_HEADER_BYTES = 4;
@@ -15,6 +19,12 @@ export const HANDSHAKE_MAX_FRAME_BYTES = 4 * 1024;
 
 /** Bytes that may wait to be written toward one peer unless told otherwise: 32 MiB. */
 export const DEFAULT_MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
+
+/** Bytes of the MAC that ends every sealed frame. */
+export const MAC_BYTES = 16;
+
+/** Requests from one connection whose handlers may be running before it stops reading, unless told otherwise. */
+export const DEFAULT_MAX_PENDING_INBOUND = 1_024;
 
 /** Request timeout unless told otherwise. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;

@@ -123,3 +123,27 @@ export class FrameDecoder {
     return frame;
   }
 }
+
+/**
+ * The frame bodies inside the contents of a sealed frame, which holds whole
+ * frames only. Throws `DecodeError` when a frame is cut short or exceeds
+ * `maxFrameBytes`.
+ */
+export function splitFrames(contents: Buffer, maxFrameBytes: number): Buffer[] {
+  const frames: Buffer[] = [];
+  let offset = 0;
+  while (offset < contents.length) {
+    if (contents.length - offset < FRAME_HEADER_BYTES) {
+      throw new DecodeError('sealed frame ends inside a frame header');
+    }
+    const length = contents.readUInt32BE(offset);
+    if (length > maxFrameBytes) {
+      throw new DecodeError(`frame of ${length} bytes exceeds the limit of ${maxFrameBytes} bytes`);
+    }
+    const start = offset + FRAME_HEADER_BYTES;
+    if (contents.length - start < length) throw new DecodeError('sealed frame ends inside a frame');
+    frames.push(contents.subarray(start, start + length));
+    offset = start + length;
+  }
+  return frames;
+}

@@ -2,6 +2,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { NodeId } from '@medals/core';
 import { AuthError, InvalidMessageError, TimeoutError } from '@medals/core';
 import { MAX_NODE_ID_LENGTH, PROTOCOL_VERSION } from './constants';
+import type { SessionKeys } from './frame-auth';
+import { deriveSessionKeys } from './frame-auth';
 import { encodeFrame } from './frame-encoder';
 
 /*
@@ -13,16 +15,29 @@ import { encodeFrame } from './frame-encoder';
  *   dialer   → auth    { proof? }
  *   listener → ready
  *
- * Either side may answer `refuse { code, reason }` instead and close. With a
- * cluster secret, each side proves it holds the secret with an HMAC-SHA256
- * over both nonces, both node ids and its role, so a proof cannot be replayed
- * on another connection or reflected back; the dialer checks the listener's
- * proof before giving its own.
+ * Either side may answer `refuse { code, reason }` instead and close. With
+ * authentication on, the listener first checks that the id claimed in
+ * `hello` is a known peer, and refuses any other before computing anything.
+ * Then each side proves it holds the key of this pair of nodes with an
+ * HMAC-SHA256 over both nonces, both node ids, both instance ids, the codec
+ * and its role, so a proof cannot be replayed on another connection or
+ * reflected back, and what the handshake says about either side cannot be
+ * changed on the way; the dialer checks the listener's proof before giving
+ * its own. Both sides then derive this session's frame keys (see
+ * `frame-auth.ts`), and every later frame is sealed with them.
  */
 
 const NONCE_BYTES = 32;
 const PROOF_BYTES = 32;
-const PROOF_CONTEXT = `medals-tcp/${PROTOCOL_VERSION}`;
+const PROOF_CONTEXT = `medals-tcp/${PROTOCOL_VERSION}/proof`;
+
+/** How this node authenticates the peers it talks to. */
+export interface PeerAuthenticator {
+  /** True when `peer` is one this node accepts: in its peer table or named by its peer keys. */
+  isKnown(peer: NodeId): boolean;
+  /** The key this node shares with `peer`, or undefined when it holds none. */
+  keyFor(peer: NodeId): Buffer | undefined;
+}
 
 /** Who this side of the connection is. */
 export interface LocalIdentity {
@@ -32,13 +47,13 @@ export interface LocalIdentity {
   readonly instance: string;
   /** Name of the codec this node speaks; both sides must agree. */
   readonly codec: string;
-  /** The cluster secret, when authentication is on. */
-  readonly secret: Buffer | undefined;
+  /** The pair keys, when authentication is on. */
+  readonly authenticator: PeerAuthenticator | undefined;
 }
 
 /** Who the other side turned out to be. */
 export interface RemoteIdentity {
-  /** The peer's node id (authenticated when a secret is configured). */
+  /** The peer's node id (authenticated when authentication is on). */
   readonly nodeId: NodeId;
   /** The peer's instance id. */
   readonly instance: string;
@@ -63,8 +78,15 @@ export interface HandshakeOptions {
   readonly expectedPeer?: NodeId;
   /** Fails with `TimeoutError` if not complete after this long. */
   readonly timeoutMs: number;
-  /** Called once, with the peer's identity or the reason the handshake failed. */
-  readonly onDone: (result: RemoteIdentity | HandshakeFailure) => void;
+  /** Called once, with the outcome. */
+  readonly onDone: (result: HandshakeSuccess | HandshakeFailure) => void;
+}
+
+/** Who the peer is, and the keys of the session when it was authenticated. */
+export interface HandshakeSuccess {
+  readonly remote: RemoteIdentity;
+  /** This session's frame keys; undefined without authentication. */
+  readonly sessionKeys: SessionKeys | undefined;
 }
 
 /** Why a handshake failed, and whether the other side should hear why. */
@@ -74,6 +96,8 @@ export interface HandshakeFailure {
   readonly refused: boolean;
   /** The node id the peer claimed, when it got that far. */
   readonly peer?: NodeId;
+  /** True when the peer was refused because the id it claimed is not a known peer. */
+  readonly unknownPeer?: boolean;
 }
 
 type Step = 'hello' | 'welcome' | 'auth' | 'ready' | 'done';
@@ -91,6 +115,8 @@ export class Handshake {
   #timer: NodeJS.Timeout | undefined;
   #peer: RemoteIdentity | undefined;
   #peerNonce = '';
+  /** The key shared with the peer, once it is known and authentication is on. */
+  #pairKey: Buffer | undefined;
 
   constructor(channel: HandshakeChannel, options: HandshakeOptions) {
     this.#channel = channel;
@@ -185,13 +211,26 @@ export class Handshake {
         new InvalidMessageError(`peer claims this node's own id ${local.nodeId}`),
       );
     }
+    const { authenticator } = local;
+    if (authenticator) {
+      if (!authenticator.isKnown(message.node)) {
+        return this.#refuse(
+          new AuthError(`node ${JSON.stringify(message.node)} is not a known peer`),
+          true,
+        );
+      }
+      this.#pairKey = authenticator.keyFor(message.node);
+      if (!this.#pairKey) {
+        return this.#refuse(new AuthError(`this node holds no key for peer ${message.node}`));
+      }
+    }
     this.#send({
       type: 'welcome',
       version: PROTOCOL_VERSION,
       node: local.nodeId,
       instance: local.instance,
       nonce: this.#nonce,
-      ...(local.secret ? { proof: this.#proof('listener') } : {}),
+      ...(this.#pairKey ? { proof: this.#proof('listener') } : {}),
     });
     this.#step = 'auth';
   }
@@ -215,62 +254,79 @@ export class Handshake {
         ),
       );
     }
-    if (local.secret) {
-      if (message.proof === undefined) {
-        return this.#refuse(
-          new AuthError(`peer ${message.node} did not authenticate: it has no cluster secret`),
-        );
+    const { authenticator } = local;
+    if (authenticator) {
+      this.#pairKey = authenticator.keyFor(message.node);
+      if (!this.#pairKey) {
+        return this.#refuse(new AuthError(`this node holds no key for peer ${message.node}`));
       }
-      if (!this.#verify('listener', message.proof)) {
-        return this.#refuse(
-          new AuthError(`peer ${message.node} failed authentication: wrong cluster secret`),
-        );
-      }
+      const failure = this.#checkProof('listener', message.proof);
+      if (failure) return this.#refuse(failure);
     }
-    this.#send({ type: 'auth', ...(local.secret ? { proof: this.#proof('dialer') } : {}) });
+    this.#send({ type: 'auth', ...(this.#pairKey ? { proof: this.#proof('dialer') } : {}) });
     this.#step = 'ready';
   }
 
   #onAuth(message: HandshakeMessage): void {
     if (message.type !== 'auth') return this.#unexpected(message);
-    const peer = this.#peer!.nodeId;
-    if (this.#options.local.secret) {
-      if (message.proof === undefined) {
-        return this.#refuse(
-          new AuthError(`peer ${peer} did not authenticate: it has no cluster secret`),
-        );
-      }
-      if (!this.#verify('dialer', message.proof)) {
-        return this.#refuse(
-          new AuthError(`peer ${peer} failed authentication: wrong cluster secret`),
-        );
-      }
+    if (this.#pairKey) {
+      const failure = this.#checkProof('dialer', message.proof);
+      if (failure) return this.#refuse(failure);
     }
     this.#send({ type: 'ready' });
     this.#succeed();
+  }
+
+  /** Why the peer's proof, playing `role`, is refused; undefined when it holds. */
+  #checkProof(role: HandshakeRole, proof: string | undefined): AuthError | undefined {
+    const peer = this.#peer!.nodeId;
+    if (proof === undefined) {
+      return new AuthError(
+        `peer ${peer} did not authenticate: it has no cluster secret or key for this node`,
+      );
+    }
+    const given = Buffer.from(proof, 'base64');
+    const expected = this.#computeProof(role);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return new AuthError(`peer ${peer} failed authentication: wrong cluster secret or pair key`);
+    }
+    return undefined;
   }
 
   #proof(role: HandshakeRole): string {
     return this.#computeProof(role).toString('base64');
   }
 
-  #verify(role: HandshakeRole, proof: string): boolean {
-    const given = Buffer.from(proof, 'base64');
-    const expected = this.#computeProof(role);
-    return given.length === expected.length && timingSafeEqual(given, expected);
+  /**
+   * The proof that the side playing `role` holds the pair key, bound to this
+   * connection's nonces and to everything the handshake said about both sides.
+   */
+  #computeProof(role: HandshakeRole): Buffer {
+    const { local } = this.#options;
+    const { dialer, listener } = this.#sides();
+    return createHmac('sha256', this.#pairKey!)
+      .update(
+        [
+          PROOF_CONTEXT,
+          role,
+          dialer.nodeId,
+          listener.nodeId,
+          dialer.nonce,
+          listener.nonce,
+          dialer.instance,
+          listener.instance,
+          local.codec,
+        ].join('\0'),
+      )
+      .digest();
   }
 
-  /** The proof that the side playing `role` holds the secret, bound to this connection's nonces and ids. */
-  #computeProof(role: HandshakeRole): Buffer {
-    const { local, role: ownRole } = this.#options;
-    const peer = this.#peer!;
-    const dialer = ownRole === 'dialer' ? local.nodeId : peer.nodeId;
-    const listener = ownRole === 'listener' ? local.nodeId : peer.nodeId;
-    const dialerNonce = ownRole === 'dialer' ? this.#nonce : this.#peerNonce;
-    const listenerNonce = ownRole === 'listener' ? this.#nonce : this.#peerNonce;
-    return createHmac('sha256', local.secret!)
-      .update([PROOF_CONTEXT, role, dialer, listener, dialerNonce, listenerNonce].join('\0'))
-      .digest();
+  /** Both sides' ids, instances and nonces, by role. */
+  #sides(): Record<HandshakeRole, { nodeId: NodeId; instance: string; nonce: string }> {
+    const { local, role } = this.#options;
+    const self = { nodeId: local.nodeId, instance: local.instance, nonce: this.#nonce };
+    const peer = { ...this.#peer!, nonce: this.#peerNonce };
+    return role === 'dialer' ? { dialer: self, listener: peer } : { dialer: peer, listener: self };
   }
 
   #unexpected(message: HandshakeMessage): void {
@@ -280,24 +336,41 @@ export class Handshake {
     );
   }
 
-  #refuse(error: Error): void {
+  #refuse(error: Error, unknownPeer = false): void {
     this.#send({
       type: 'refuse',
       code: (error as { code?: string }).code ?? 'ERR_REFUSED',
       reason: error.message,
     });
-    this.#fail(error, true);
+    this.#fail(error, true, unknownPeer);
   }
 
   #succeed(): void {
     this.#finish();
-    this.#options.onDone(this.#peer!);
+    let sessionKeys: SessionKeys | undefined;
+    if (this.#pairKey) {
+      const { dialer, listener } = this.#sides();
+      sessionKeys = deriveSessionKeys({
+        pairKey: this.#pairKey,
+        role: this.#options.role,
+        dialer: dialer.nodeId,
+        listener: listener.nodeId,
+        dialerNonce: Buffer.from(dialer.nonce, 'base64'),
+        listenerNonce: Buffer.from(listener.nonce, 'base64'),
+      });
+    }
+    this.#options.onDone({ remote: this.#peer!, sessionKeys });
   }
 
-  #fail(error: Error, refused: boolean): void {
+  #fail(error: Error, refused: boolean, unknownPeer = false): void {
     this.#finish();
     const peer = this.#peer?.nodeId ?? this.#options.expectedPeer;
-    this.#options.onDone(peer === undefined ? { error, refused } : { error, refused, peer });
+    this.#options.onDone({
+      error,
+      refused,
+      ...(peer === undefined ? {} : { peer }),
+      ...(unknownPeer ? { unknownPeer } : {}),
+    });
   }
 
   #finish(): void {

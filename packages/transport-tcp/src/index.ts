@@ -4,11 +4,18 @@
  * exponential backoff and jitter when lost; messages travel as frames of a
  * 4-byte big-endian length and the codec's bytes, written in one batch per
  * tick so that many small messages cost one syscall; requests are matched to
- * replies by id, with timeouts and `AbortSignal`. With a cluster `secret`,
- * every connection opens with an HMAC-SHA256 challenge and response in both
- * directions and peers without the secret are refused with `AuthError`;
- * without one, the transport listens on loopback only. Pass `tcp(options)` to
- * a cluster or node, or use `TcpTransport` directly as below.
+ * replies by id, with timeouts and `AbortSignal`. With a cluster `secret` (or
+ * only this node's `peerKeys`), each pair of nodes has its own key: every
+ * connection opens with an HMAC-SHA256 challenge and response in both
+ * directions on it, a dialling peer must claim the id of a known peer, and
+ * every frame after the handshake carries a MAC, so peers without the key,
+ * posing as another node, or altering, replaying or reordering frames are
+ * refused with `AuthError`; without either, the transport listens on
+ * loopback only. The `tls` option wraps every connection in TLS with
+ * certificates of the cluster's CA, for links that leave the machine. A
+ * connection stops reading while `maxPendingInbound` of its requests await
+ * their handlers. Pass `tcp(options)` to a cluster or node, or use
+ * `TcpTransport` directly as below.
  *
  * @example
  * ```ts
@@ -47,6 +54,7 @@ export {
   DEFAULT_LISTEN,
   DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_PENDING_INBOUND,
   DEFAULT_MAX_RECONNECT_DELAY_MS,
   DEFAULT_RECONNECT_DELAY_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -58,3 +66,5 @@ export type { TcpOptions, TcpTransportOptions } from './options';
 export type { TcpTransportStats } from './stats';
 export { tcp } from './tcp';
 export { TcpTransport } from './tcp-transport';
+export type { TcpTlsFiles, TcpTlsOptions } from './tls';
+export { tlsFiles } from './tls';

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { connect, createServer } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { connect as connectTls, createServer as createTlsServer } from 'node:tls';
 import EventEmitter from 'eventemitter3';
 import type {
   Codec,
@@ -18,6 +20,7 @@ import {
   DecodeError,
   EncodeError,
   InvalidMessageError,
+  PeerKeyring,
   PeerUnreachableError,
   RemoteError,
   SuperjsonCodec,
@@ -34,6 +37,7 @@ import {
   DEFAULT_LISTEN,
   DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_PENDING_INBOUND,
   DEFAULT_MAX_RECONNECT_DELAY_MS,
   DEFAULT_RECONNECT_DELAY_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -52,12 +56,19 @@ import {
   encodeReply,
   toWireError,
 } from './envelope';
-import type { HandshakeFailure, LocalIdentity, RemoteIdentity } from './handshake';
+import type {
+  HandshakeFailure,
+  HandshakeSuccess,
+  LocalIdentity,
+  PeerAuthenticator,
+} from './handshake';
 import { Handshake } from './handshake';
 import type { TcpTransportOptions } from './options';
 import { PeerLink, prefersCandidate } from './peer-link';
 import type { TcpTransportStats } from './stats';
 import { createStats } from './stats';
+import type { TcpTlsOptions } from './tls';
+import { isTlsFailure, tlsClientOptions, tlsServerOptions } from './tls';
 
 interface Registration {
   handler: MessageHandler<unknown, unknown>;
@@ -66,11 +77,13 @@ interface Registration {
 
 interface Settings {
   listen: TcpAddress;
-  secret: Buffer | undefined;
+  keyring: PeerKeyring | undefined;
+  tls: TcpTlsOptions | undefined;
   insecure: boolean;
   requestTimeoutMs: number;
   maxFrameBytes: number;
   maxBufferedBytes: number;
+  maxPendingInbound: number;
   handshakeTimeoutMs: number;
   reconnectDelayMs: number;
   maxReconnectDelayMs: number;
@@ -84,8 +97,11 @@ const NO_HANDLER = 'ERR_NO_HANDLER';
  * A {@link Transport} over raw TCP: one connection per pair of nodes, opened
  * on demand and redialled with backoff when lost; frames of a 4-byte
  * big-endian length and a binary envelope around the codec's bytes; writes
- * coalesced once per tick; an optional HMAC-SHA256 handshake on a cluster
- * secret.
+ * coalesced once per tick. With a cluster `secret` or `peerKeys`, an
+ * HMAC-SHA256 handshake on the key of each pair of nodes, a claimed id must
+ * be a known peer, and every later frame carries a MAC; optionally TLS
+ * around it all. The sender a handler sees (`from`) is always the id the
+ * connection's handshake established, never a field of the message.
  *
  * @example
  * ```ts
@@ -107,6 +123,11 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
   readonly #handlers = new Map<string, Registration>();
   readonly #links = new Map<NodeId, PeerLink>();
   readonly #connections = new Set<Connection>();
+  /** Accepted sockets still in their TLS handshake: not connections yet, but stop() must close them. */
+  readonly #acceptedTls = new Set<Socket>();
+  /** Peers named by `peerKeys`: they may dial in without being in the peer table. */
+  readonly #keyedPeers: ReadonlySet<NodeId>;
+  readonly #authenticator: PeerAuthenticator | undefined;
   #identity: LocalIdentity;
   #state: State = 'created';
   #server: Server | undefined;
@@ -123,6 +144,12 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
     this.nodeId = options.nodeId;
     this.codec = options.codec ?? new SuperjsonCodec();
     this.#settings = resolveSettings(options);
+    const { keyring } = this.#settings;
+    this.#keyedPeers = new Set(keyring?.peers ?? []);
+    this.#authenticator = keyring && {
+      isKnown: (peer) => this.#links.get(peer)?.address !== undefined || this.#keyedPeers.has(peer),
+      keyFor: (peer) => keyring.keyFor(peer),
+    };
     this.#identity = this.#newIdentity();
     for (const [peer, address] of Object.entries(options.peers ?? {})) this.addPeer(peer, address);
   }
@@ -215,12 +242,13 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
    * `PeerUnreachableError` for a peer never added, `EncodeError` for a
    * payload the codec or the frame limit refuses. Otherwise best effort: a
    * message to an unreachable peer is dropped, one refused for backpressure
-   * raises an `error` event.
+   * or for want of a key for the peer raises an `error` event.
    */
   send(peer: NodeId, type: string, payload: unknown): void {
     const link = this.#linkFor(peer);
     const refusal = this.#deliver(link, this.#encodeMessage('send', 0, type, payload));
-    if (refusal instanceof BackpressureError) this.emit('error', refusal, { peer, type });
+    if (refusal instanceof BackpressureError || refusal instanceof AuthError)
+      this.emit('error', refusal, { peer, type });
   }
 
   request<R = unknown>(
@@ -257,14 +285,16 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
   }
 
   async #listen(): Promise<void> {
-    const { listen, secret, insecure } = this.#settings;
-    if (!secret && !insecure && !isLoopbackHost(listen.host)) {
+    const { listen, keyring, insecure, tls, handshakeTimeoutMs } = this.#settings;
+    if (!keyring && !insecure && !isLoopbackHost(listen.host)) {
       throw new AuthError(
-        `refusing to listen on ${formatTcpAddress(listen)} without a cluster secret: set secret, or insecure: true on a trusted network`,
+        `refusing to listen on ${formatTcpAddress(listen)} without a cluster secret or peer keys: set secret or peerKeys, or insecure: true on a trusted network`,
       );
     }
     this.#state = 'starting';
-    const server = createServer({ noDelay: true });
+    const server = tls
+      ? createTlsServer(tlsServerOptions(tls, handshakeTimeoutMs))
+      : createServer({ noDelay: true });
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -277,7 +307,11 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
       this.#state = 'stopped';
       throw err;
     }
-    server.on('connection', this.#onInbound);
+    server.on('connection', this.#onAccepted);
+    if (tls) {
+      server.on('secureConnection', this.#onInbound);
+      server.on('tlsClientError', this.#onTlsClientError);
+    }
     server.on('error', (error) => this.emit('error', error, {}));
     const bound = server.address() as AddressInfo;
     this.#server = server;
@@ -300,6 +334,7 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
     }
     const server = this.#server!;
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of this.#acceptedTls) socket.destroy();
     const connections = [...this.#connections];
     for (const connection of connections) connection.destroy();
     await Promise.all([serverClosed, ...connections.map((connection) => connection.closed)]);
@@ -307,21 +342,51 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
     this.#state = 'stopped';
   }
 
+  /** Every socket accepted, before TLS if any. */
+  readonly #onAccepted = (socket: Socket): void => {
+    this.#stats.connectionsAccepted += 1;
+    if (!this.#settings.tls) {
+      this.#onInbound(socket);
+      return;
+    }
+    this.#acceptedTls.add(socket);
+    socket.once('close', () => this.#acceptedTls.delete(socket));
+  };
+
+  /** A socket ready for the handshake: as accepted, or once its TLS handshake completed. */
   readonly #onInbound = (socket: Socket): void => {
     if (this.#state !== 'running') {
       socket.destroy();
       return;
     }
-    this.#stats.connectionsAccepted += 1;
     this.#open(socket, 'inbound', undefined);
+  };
+
+  readonly #onTlsClientError = (error: Error, socket: TLSSocket): void => {
+    socket.destroy();
+    if (this.#state !== 'running') return;
+    this.#stats.handshakeFailures += 1;
+    this.#stats.tlsFailures += 1;
+    const from = `${socket.remoteAddress ?? 'an unknown address'}:${socket.remotePort ?? '?'}`;
+    // A refused client certificate shows only as the reason the server closed.
+    const refused = socket.authorizationError;
+    const reason = refused ? `its certificate was refused (${String(refused)})` : error.message;
+    this.emit(
+      'error',
+      new AuthError(`TLS handshake with a client at ${from} failed: ${reason}`, { cause: error }),
+      {},
+    );
   };
 
   #dial(link: PeerLink): void {
     const { host, port } = link.address!;
+    const { tls } = this.#settings;
     this.#stats.dials += 1;
-    const socket = connect({ host, port, noDelay: true });
+    const socket = tls
+      ? connectTls(tlsClientOptions(tls, host, port))
+      : connect({ host, port, noDelay: true });
     const { handshake } = this.#open(socket, 'outbound', link);
-    socket.once('connect', () => handshake.begin());
+    socket.once(tls ? 'secureConnect' : 'connect', () => handshake.begin());
   }
 
   /** Wraps a socket and runs its handshake; the connection joins its peer's link when the handshake succeeds. */
@@ -333,6 +398,7 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
     const connection = new Connection(socket, direction, {
       maxFrameBytes: HANDSHAKE_MAX_FRAME_BYTES,
       maxBufferedBytes: this.#settings.maxBufferedBytes,
+      maxPendingInbound: this.#settings.maxPendingInbound,
       stats: this.#stats,
     });
     const handshake = new Handshake(
@@ -350,11 +416,7 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
     );
     connection.setFrameHandler((frame) => handshake.receive(frame));
     // The handshake hears of a close first, so a failed dial is handled once, as a failed handshake.
-    connection.onClose((error) =>
-      handshake.abort(
-        error ?? new PeerUnreachableError('connection closed during the handshake', link?.peer),
-      ),
-    );
+    connection.onClose((error) => handshake.abort(this.#handshakeCloseError(error, link)));
     connection.onClose((error) => {
       this.#connections.delete(connection);
       this.#onConnectionClosed(connection, error);
@@ -362,6 +424,27 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
     this.#connections.add(connection);
     if (link) link.dialing = connection;
     return { handshake };
+  }
+
+  /** Why a connection closed before its handshake completed, as the handshake should report it. */
+  #handshakeCloseError(error: Error | undefined, link: PeerLink | undefined): Error {
+    const tls = this.#settings.tls !== undefined;
+    if (tls && isTlsFailure(error)) {
+      const peer = link ? `peer ${link.peer}` : 'a dialling peer';
+      return new AuthError(`TLS with ${peer} failed: ${error!.message}`, { cause: error });
+    }
+    // A TLS listener refuses a client certificate by closing the connection, without an alert.
+    const refusedOverTls = tls && (error as { code?: string } | undefined)?.code === 'ECONNRESET';
+    if (error === undefined || refusedOverTls) {
+      const hint =
+        tls && link ? " (over TLS, as when the peer refuses this node's certificate)" : '';
+      return new PeerUnreachableError(
+        `connection closed during the handshake${hint}`,
+        link?.peer,
+        error ? { cause: error } : undefined,
+      );
+    }
+    return error;
   }
 
   #onHandshakeFailed(
@@ -374,7 +457,9 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
     if (this.#state !== 'running') return;
     const { error, peer } = failure;
     this.#stats.handshakeFailures += 1;
-    if (error instanceof AuthError) this.#stats.authFailures += 1;
+    if (isTlsFailure(error.cause)) this.#stats.tlsFailures += 1;
+    else if (error instanceof AuthError) this.#stats.authFailures += 1;
+    if (failure.unknownPeer) this.#stats.unknownPeerRefusals += 1;
     if (isReportable(error, connection.direction))
       this.emit('error', error, peer === undefined ? {} : { peer });
     if (link && link.dialing === connection) {
@@ -383,13 +468,13 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
     }
   }
 
-  #onHandshakeDone(connection: Connection, remote: RemoteIdentity): void {
+  #onHandshakeDone(connection: Connection, { remote, sessionKeys }: HandshakeSuccess): void {
     if (this.#state !== 'running') {
       connection.destroy();
       return;
     }
     connection.remote = remote;
-    connection.maxFrameBytes = this.#settings.maxFrameBytes;
+    connection.beginSession(this.#settings.maxFrameBytes, sessionKeys);
     connection.setFrameHandler(this.#onFrame);
     this.#stats.connectionsEstablished += 1;
     let link = this.#links.get(remote.nodeId);
@@ -432,7 +517,9 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
   #onConnectionClosed(connection: Connection, error: Error | undefined): void {
     const remote = connection.remote;
     if (!remote || this.#state !== 'running') return;
-    if (error instanceof DecodeError) this.emit('error', error, { peer: remote.nodeId });
+    // Frames refused by this node (oversized, malformed, failing their MAC): no caller hears of them otherwise.
+    if (error instanceof DecodeError || error instanceof AuthError)
+      this.emit('error', error, { peer: remote.nodeId });
     const link = this.#links.get(remote.nodeId);
     if (!link || link.current !== connection) return;
     const { peer } = link;
@@ -502,7 +589,14 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
       return this.#backpressure(link.peer, connection.bufferedBytes);
     }
     if (link.retryTimer) return this.#unreachable(link);
-    if (!link.dialing) this.#dial(link);
+    if (!link.dialing) {
+      if (this.#authenticator && !this.#authenticator.keyFor(link.peer)) {
+        return new AuthError(
+          `cannot connect to peer ${link.peer}: this node holds no key for it (not in peerKeys)`,
+        );
+      }
+      this.#dial(link);
+    }
     if (!link.enqueue(frame, this.#settings.maxBufferedBytes)) {
       return this.#backpressure(link.peer, this.#settings.maxBufferedBytes);
     }
@@ -599,9 +693,22 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
       return;
     }
     if (isPromiseLike(result)) {
-      result.then((value) => {
-        if (id !== undefined) this.#answer(connection, id, undefined, value);
-      }, failed);
+      if (id === undefined) {
+        result.then(undefined, failed);
+        return;
+      }
+      // Work waiting on this connection: enough of it pauses reading.
+      connection.requestStarted();
+      result.then(
+        (value) => {
+          connection.requestFinished();
+          this.#answer(connection, id, undefined, value);
+        },
+        (err: unknown) => {
+          connection.requestFinished();
+          failed(err);
+        },
+      );
     } else if (id !== undefined) {
       this.#answer(connection, id, undefined, result);
     }
@@ -678,17 +785,20 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
       nodeId: this.nodeId,
       instance: randomBytes(12).toString('base64url'),
       codec: this.codec.name,
-      secret: this.#settings.secret,
+      authenticator: this.#authenticator,
     };
   }
 }
 
 function resolveSettings(options: TcpTransportOptions): Settings {
-  const secret = options.secret === undefined ? undefined : Buffer.from(options.secret);
-  if (secret?.length === 0) throw new RangeError('secret must not be empty');
+  const { tls } = options;
+  if (tls !== undefined && (!tls.cert || !tls.key || !tls.ca)) {
+    throw new TypeError('tls needs cert, key and ca (PEM), e.g. tls: tlsFiles({ cert, key, ca })');
+  }
   return {
     listen: parseTcpAddress(options.listen ?? DEFAULT_LISTEN),
-    secret,
+    keyring: PeerKeyring.from(options.nodeId, options),
+    tls,
     insecure: options.insecure ?? false,
     requestTimeoutMs: positive(
       options.requestTimeoutMs,
@@ -700,6 +810,11 @@ function resolveSettings(options: TcpTransportOptions): Settings {
       options.maxBufferedBytes,
       DEFAULT_MAX_BUFFERED_BYTES,
       'maxBufferedBytes',
+    ),
+    maxPendingInbound: positive(
+      options.maxPendingInbound,
+      DEFAULT_MAX_PENDING_INBOUND,
+      'maxPendingInbound',
     ),
     handshakeTimeoutMs: positive(
       options.handshakeTimeoutMs,

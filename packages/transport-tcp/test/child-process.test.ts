@@ -34,7 +34,9 @@ describe('TcpTransport with a peer in another process', () => {
 
   /** Starts the child peer and resolves with its address once it listens. */
   async function startChild(listen: string): Promise<{ child: Child; address: string }> {
-    const child = spawn(process.execPath, [FIXTURE, 'child', listen, SECRET], {
+    // The parent is in the child's peer table: with a secret, only known peers may dial in.
+    const peers = `parent=${parent.address}`;
+    const child = spawn(process.execPath, [FIXTURE, 'child', listen, SECRET, peers], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);

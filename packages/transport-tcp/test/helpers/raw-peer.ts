@@ -49,8 +49,8 @@ function nonce(): string {
   return randomBytes(32).toString('base64');
 }
 
-/** Opens a connection to `address` and completes the handshake as node `nodeId`. */
-export async function dialAndHandshake(
+/** Opens a connection to `address` and sends the opening `hello` as node `nodeId`. */
+export async function helloAs(
   address: string,
   nodeId: string,
 ): Promise<{ socket: Socket; reader: FrameReader }> {
@@ -68,6 +68,15 @@ export async function dialAndHandshake(
     codec: 'superjson',
     nonce: nonce(),
   });
+  return { socket, reader };
+}
+
+/** Opens a connection to `address` and completes the handshake of a secretless cluster as node `nodeId`. */
+export async function dialAndHandshake(
+  address: string,
+  nodeId: string,
+): Promise<{ socket: Socket; reader: FrameReader }> {
+  const { socket, reader } = await helloAs(address, nodeId);
   const welcome = await reader.json();
   if (welcome.type !== 'welcome')
     throw new Error(`expected welcome, got ${JSON.stringify(welcome)}`);

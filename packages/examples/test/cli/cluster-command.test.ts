@@ -247,6 +247,13 @@ describe('medals cluster', () => {
       tickets: number;
     }[];
     expect(servers.reduce((sum, s) => sum + s.tickets, 0)).toBe(1);
+    // The front-ends report the clients they served lately, which is what the dispatcher balances on.
+    await waitFor('a front-end to report the clients', async () => {
+      const reported = (await call('GET', `${file.dispatcher}/servers`)).body.servers as {
+        clients: number;
+      }[];
+      return reported.reduce((sum, s) => sum + s.clients, 0) >= 2;
+    });
   });
 
   it('gives each node its own pair keys by environment, never the cluster secret, nor any key on its command line', () => {

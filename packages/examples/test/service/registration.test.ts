@@ -441,6 +441,26 @@ describe('the dispatcher role with the cluster secret', () => {
     });
   });
 
+  it("counts a client that got a server and vanished only until its front-end's next report", async () => {
+    await waitFor('both front-ends reporting', async () =>
+      (await client.servers()).every((s) => s.alive && s.source === 'registered'),
+    );
+    const total = async (field: 'load' | 'tickets'): Promise<number> =>
+      (await client.servers()).reduce((sum, s) => sum + s[field], 0);
+    const ticketsBefore = await total('tickets');
+    // Three clients get a server and are never heard of again; the fakes report no client active.
+    const vanished = [await client.getServer(), await client.getServer(), await client.getServer()];
+    await waitFor(
+      'their counts to expire with the next reports',
+      async () => (await total('load')) === 0,
+    );
+    // Their tickets are still good for one release each.
+    expect(await total('tickets')).toBe(ticketsBefore + 3);
+    await client.releaseServer(vanished[0]);
+    expect(await total('tickets')).toBe(ticketsBefore + 2);
+    await expect(client.releaseServer(vanished[0])).rejects.toMatchObject({ status: 404 });
+  });
+
   it('refuses a front-end that registers with another secret, and says so', async () => {
     const impostor = await fakeFrontEnd('fe3', role.url as string, 'another secret');
     fakes.push(impostor);
@@ -449,5 +469,47 @@ describe('the dispatcher role with the cluster secret', () => {
     );
     expect((await client.servers()).map((s) => s.id)).toEqual(['fe1', 'fe2']);
     expect(impostor.registrar.registered).toBe(false);
+  });
+});
+
+describe('the dispatcher role with peer keys', () => {
+  let role: RunningRole;
+  let client: DispatcherClient;
+  const fakes: FakeFrontEnd[] = [];
+  const refusals: Record<string, unknown>[] = [];
+
+  beforeAll(async () => {
+    // Keys for fe1 only, as a launcher would give a dispatcher of one front-end.
+    role = await startRole(
+      { role: 'dispatcher', id: 'dispatcher' },
+      testOptions({ peerKeys: derivePeerKeys(SECRET, 'dispatcher', ['fe1']) }),
+    );
+    role.onEvent((event, data) => {
+      if (event === 'dispatcher:registrationRefused')
+        refusals.push(data as Record<string, unknown>);
+    });
+    client = new DispatcherClient({ baseUrl: role.url as string });
+  });
+
+  afterAll(async () => {
+    client.close();
+    await Promise.all(fakes.map(closeFake));
+    await role.stop();
+  });
+
+  it('takes the registrations of the front-ends it has keys for, and refuses any other id', async () => {
+    fakes.push(await fakeFrontEnd('fe1', role.url as string, SECRET));
+    // fe2 holds its own genuine pair key with the dispatcher, but the dispatcher was given none for it.
+    fakes.push(await fakeFrontEnd('fe2', role.url as string, SECRET));
+    await waitFor('fe1 served and fe2 refused', async () => {
+      const servers = await client.servers();
+      return servers.some((s) => s.id === 'fe1' && s.alive) && refusals.length > 0;
+    });
+    expect((await client.servers()).map((s) => s.id)).toEqual(['fe1']);
+    expect(refusals[0]).toMatchObject({
+      status: 403,
+      reason: 'no key for front-end fe2: it is not a peer of this dispatcher',
+    });
+    expect(fakes[1].registrar.registered).toBe(false);
   });
 });

@@ -236,7 +236,7 @@ export function clusterTable(cluster: ClusterFile, clusterFile: string): string 
     `  curl ${fe}/getMedalTally/Gaul`,
     `  curl ${fe}/getScore/Stone%20Curling`,
     `  TOKEN=$(node -p "require('${resolve(clusterFile)}').cacofonixToken")`,
-    `  curl -X PUT ${fe}/incrementMedalTally/Gaul/gold/$TOKEN`,
+    `  curl -X PUT -H "Authorization: Bearer $TOKEN" ${fe}/incrementMedalTally/Gaul/gold`,
     `  curl -X PUT -H "Authorization: Bearer $TOKEN" ${fe}/setScore/Stone%20Curling/3/2`,
     `  curl ${fe}/raffle ; curl ${fe}/status`,
     'or run the clients: medals tablet, medals cacofonix. Ctrl+C stops every node.',

@@ -26,7 +26,11 @@ const server = createServer({ keepAlive: true }, (req, res) => {
     body = { team: params[0], ...tallies.get(params[0]) };
   } else if (route === 'getScore' && scores.has(params[0])) {
     body = { event: params[0], ...scores.get(params[0]) };
-  } else if (route === 'incrementMedalTally' && tallies.has(params[0]) && params[2] === token) {
+  } else if (
+    route === 'incrementMedalTally' &&
+    tallies.has(params[0]) &&
+    (params[2] === token || req.headers.authorization === `Bearer ${token}`)
+  ) {
     const tally = tallies.get(params[0]) as Record<string, number>;
     tally[params[1]] = (tally[params[1]] ?? 0) + 1;
     body = { ok: true, team: params[0], ...tally };

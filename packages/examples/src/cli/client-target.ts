@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DispatcherClient, OlympicClient, OlympicHttpError } from '../service';
+import type { ServerAssignment } from '../service';
 import { defaultClusterFile, readClusterFile } from './cluster-file';
 import { integerFlag } from './service-flags';
 
@@ -79,7 +80,7 @@ export class AssignedServer {
   readonly #dispatcher: DispatcherClient;
   readonly #clientId: string;
   readonly #token: string | undefined;
-  #server: string | undefined;
+  #assignment: ServerAssignment | undefined;
   #connecting: Promise<OlympicClient> | undefined;
 
   constructor(dispatcherUrl: string, clientId: string, token?: string) {
@@ -90,7 +91,7 @@ export class AssignedServer {
 
   /** The front-end in use, if one was assigned. */
   get server(): string | undefined {
-    return this.#server;
+    return this.#assignment?.server;
   }
 
   /**
@@ -114,19 +115,21 @@ export class AssignedServer {
 
   /** Lets the front-end go at the dispatcher. */
   async close(): Promise<void> {
-    const server = this.#server;
+    const assignment = this.#assignment;
     this.#drop();
-    if (server !== undefined) await this.#dispatcher.releaseServer(server).catch(() => undefined);
+    if (assignment !== undefined) {
+      await this.#dispatcher.releaseServer(assignment).catch(() => undefined);
+    }
     this.#dispatcher.close();
   }
 
   #connect(): Promise<OlympicClient> {
     // Concurrent calls share one assignment instead of each asking the dispatcher.
     this.#connecting ??= this.#dispatcher.getServer().then(
-      (server) => {
-        this.#server = server;
+      (assignment) => {
+        this.#assignment = assignment;
         return new OlympicClient({
-          baseUrl: server,
+          baseUrl: assignment.server,
           clientId: this.#clientId,
           timeoutMs: 2_000,
           ...(this.#token === undefined ? {} : { token: this.#token }),
@@ -146,7 +149,7 @@ export class AssignedServer {
       () => undefined,
     );
     this.#connecting = undefined;
-    this.#server = undefined;
+    this.#assignment = undefined;
   }
 }
 

@@ -22,10 +22,11 @@ export const clusterUsage = `usage: medals cluster [options]
 Starts the two-tier service on 127.0.0.1, one process per node: the db, the
 front-ends and the dispatcher. Writes the cluster file once every node is
 ready, logs the key events, restarts a node that dies (with backoff), and
-stops everything cleanly on Ctrl+C. The nodes share a cluster secret
-(MEDALS_SECRET, or a random one), given to them by environment: with it they
-authenticate each other, and the front-ends their registrations with the
-dispatcher.
+stops everything cleanly on Ctrl+C. From a cluster secret (MEDALS_SECRET, or
+a random one) it derives a key per pair of nodes and gives each node only
+its own pairs' keys (MEDALS_PEER_KEYS, by environment, never argv): with
+them the nodes authenticate each other, and the front-ends their
+registrations with the dispatcher, and none can pose as another.
 
 options:
   --front-ends <n>                how many front-ends (2)
@@ -65,7 +66,11 @@ export async function runCluster(args: string[]): Promise<number> {
   const clusterFile = values['cluster-file'];
   const options = serviceOptionsFromFlags(values);
   if (options.token === '') options.token = randomBytes(24).toString('base64url');
-  options.secret ??= randomBytes(32).toString('base64url');
+  if (options.peerKeys !== undefined) {
+    throw new UsageError(
+      "MEDALS_PEER_KEYS is for one node (medals node); the cluster derives its nodes' keys from MEDALS_SECRET",
+    );
+  }
 
   const log = new EventLog(logLevel);
   const group = new NodeProcessGroup({ logLevel });
@@ -231,7 +236,7 @@ export function clusterTable(cluster: ClusterFile, clusterFile: string): string 
     `  curl ${fe}/getMedalTally/Gaul`,
     `  curl ${fe}/getScore/Stone%20Curling`,
     `  TOKEN=$(node -p "require('${resolve(clusterFile)}').cacofonixToken")`,
-    `  curl -X PUT ${fe}/incrementMedalTally/Gaul/gold/$TOKEN`,
+    `  curl -X PUT -H "Authorization: Bearer $TOKEN" ${fe}/incrementMedalTally/Gaul/gold`,
     `  curl -X PUT -H "Authorization: Bearer $TOKEN" ${fe}/setScore/Stone%20Curling/3/2`,
     `  curl ${fe}/raffle ; curl ${fe}/status`,
     'or run the clients: medals tablet, medals cacofonix. Ctrl+C stops every node.',

@@ -98,6 +98,15 @@ const formatters: Readonly<Record<string, (data: Fields) => EventLine>> = {
   'node:started': () => ({ level: 'debug', text: 'node started' }),
   'node:stopped': () => ({ level: 'debug', text: 'node stopped' }),
   'http:listening': (d) => ({ level: 'debug', text: `serves REST at ${field(d, 'url')}` }),
+  // The path comes redacted from the API (no token, no query): see redactPath.
+  'http:request': (d) => ({
+    level: 'debug',
+    text: `${field(d, 'method')} ${field(d, 'path')} ${field(d, 'status')} (${field(d, 'client')})`,
+  }),
+  'dispatcher:assigned': (d) => ({
+    level: 'debug',
+    text: `assigned a client to ${field(d, 'server')} (load ${field(d, 'load')})`,
+  }),
   'dispatcher:serverDown': (d) => ({
     level: 'warn',
     text: `stopped assigning ${field(d, 'server')}: ${field(d, 'reason')}`,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { derivePeerKeys } from '@medals/core';
 import type { ServiceOptions } from '../service';
 import { freePorts, portIsFree } from './free-ports';
 import { NodeProcessGroup } from './node-process-group';
@@ -12,8 +13,9 @@ export interface ClusterPlan {
   frontEnds: number;
   /**
    * The service's options for every node; `token` must be set. Without a
-   * `secret`, a random cluster secret is made for this cluster (it reaches
-   * the nodes by environment, never argv).
+   * `secret`, a random cluster secret is made for this cluster. No node gets
+   * the secret itself: each gets only the keys it shares with its peers
+   * (`peerKeys`, by environment, never argv), so that none can pose as another.
    */
   options: ServiceOptions;
   /** The dispatcher's REST port; 0 picks a free one. Default 0. */
@@ -71,8 +73,10 @@ export function clusterStopStages(frontEnds: number): string[][] {
  * then the front-ends at once (node-to-node ports are picked beforehand,
  * since each must know the others'), then the dispatcher on `plan.port`
  * (picked beforehand too when 0, so that the front-ends know where to
- * register and a restarted dispatcher keeps its URL). Each front-end
- * registers with the dispatcher, signed with the cluster secret; resolves
+ * register and a restarted dispatcher keeps its URL). Each node gets the
+ * keys it shares with its peers, derived from the cluster secret, and no
+ * more: the db and the front-ends authenticate each other with them, and
+ * each front-end registers with the dispatcher signed with theirs; resolves
  * once every node reported ready and the dispatcher has heard from every
  * front-end. If one fails, stops the others and rejects with its reason.
  * Pass a `group` to see its output and events from the start (and to stop
@@ -87,11 +91,15 @@ export async function launchCluster(
     throw new PortInUseError(requestedPort);
   }
   const withDispatcher = plan.dispatcher ?? true;
-  const options: ServiceOptions = plan.options.secret
-    ? plan.options
-    : { ...plan.options, secret: randomBytes(32).toString('base64url') };
+  const secret = plan.options.secret || randomBytes(32).toString('base64url');
   const ids = frontEndIds(plan.frontEnds);
   const members = ['db', ...ids];
+  // Who talks to whom: the db and the front-ends to each other, the front-ends to the dispatcher.
+  const peerIdsOf = (id: string): string[] =>
+    id === 'dispatcher'
+      ? ids
+      : [...members, ...(withDispatcher && id !== 'db' ? ['dispatcher'] : [])];
+  const options = withoutCredentials(plan.options);
   const ports = await freePorts(members.length + 1, host);
   const port = requestedPort === 0 ? (ports.pop() as number) : requestedPort;
   const dispatcherUrl = withDispatcher ? `http://${host}:${port}` : undefined;
@@ -104,7 +112,11 @@ export async function launchCluster(
     Object.fromEntries(Object.entries(addresses).filter(([peer]) => peer !== id));
   const optionsOf = (id: string): ServiceOptions => {
     const offset = plan.clockOffsetsMs?.[id];
-    return offset === undefined ? options : { ...options, clockOffsetMs: offset };
+    return {
+      ...options,
+      peerKeys: derivePeerKeys(secret, id, peerIdsOf(id)),
+      ...(offset === undefined ? {} : { clockOffsetMs: offset }),
+    };
   };
   let supervisor: RestartSupervisor | undefined;
   const stop = (): Promise<void> => {
@@ -138,7 +150,7 @@ export async function launchCluster(
       try {
         dispatcher = await group.spawn(
           { role: 'dispatcher', id: 'dispatcher', http: `${host}:${port}` },
-          options,
+          optionsOf('dispatcher'),
         );
         await registered.whenComplete(plan.registrationTimeoutMs);
       } finally {
@@ -167,13 +179,21 @@ export async function launchSingle(
   try {
     const node = await group.spawn(
       { role: 'single', id: 'single', http: `${host}:${port}` },
-      options,
+      withoutCredentials(options),
     );
     return { node, group, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** `options` without node credentials: what a node gets before its own keys are added, and all a single-tier server needs. */
+function withoutCredentials(options: ServiceOptions): ServiceOptions {
+  const bare = { ...options };
+  delete bare.secret;
+  delete bare.peerKeys;
+  return bare;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { startRole } from '../service';
+import { CredentialsError, requireCredentials, startRole } from '../service';
 import type { NodeSpec, Role, RunningRole } from '../service';
 import { parseAddressList } from './address-list';
 import { EventLog, forwarded, parseLogLevel } from './event-log';
@@ -16,7 +16,11 @@ import { UsageError } from './usage-error';
 export const nodeUsage = `usage: medals node --role db|frontend|dispatcher|single --id <id> [options]
 
 Runs one process of the service, for clusters across machines (\`medals cluster\`
-starts one of these per role on this machine).
+starts one of these per role on this machine). Nodes that talk to each other
+authenticate with MEDALS_SECRET (the cluster secret, the same on every host)
+or MEDALS_PEER_KEYS (this node's own pair keys); without either, a db with
+front-ends, a front-end, or a dispatcher that would take registrations
+refuses to start unless --insecure says so.
 
 options:
   --listen host:port              node-to-node address (db, frontend; default 127.0.0.1:0)
@@ -24,7 +28,11 @@ options:
   --peers id=addr,…               the other db and front-end nodes, e.g. db=tcp://10.0.0.1:7000
   --db <id>                       which node is the db (db)
   --front-ends id=url,…           dispatcher: front-ends' REST URLs, served until they register
-  --dispatcher <url>              frontend: register there (needs MEDALS_SECRET), e.g. http://127.0.0.1:8000
+  --dispatcher <url>              frontend: register there, e.g. http://127.0.0.1:8000 (needs
+                                  MEDALS_SECRET, or MEDALS_PEER_KEYS with the dispatcher's key)
+  --dispatcher-id <id>            frontend: the dispatcher's node id, whose key signs (dispatcher)
+  --insecure                      run a db with front-ends, or a front-end, without MEDALS_SECRET
+                                  or MEDALS_PEER_KEYS: peers unauthenticated (trusted networks only)
   --incarnation <n>               which start of this node this is (1, then +1 at each restart; default 1)
   --clock-offset <ms>             start with the clock this far ahead (negative: behind)
   --log-level error|warn|info|debug   (info)
@@ -50,6 +58,8 @@ export function parseNodeArgs(args: string[]): {
       db: { type: 'string' },
       'front-ends': { type: 'string' },
       dispatcher: { type: 'string' },
+      'dispatcher-id': { type: 'string' },
+      insecure: { type: 'boolean', default: false },
       incarnation: { type: 'string' },
       'clock-offset': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
@@ -78,10 +88,25 @@ export function parseNodeArgs(args: string[]): {
     }
     spec.dispatcher = values.dispatcher;
   }
+  if (values['dispatcher-id'] !== undefined) {
+    if (!/^[\w.-]{1,64}$/.test(values['dispatcher-id'])) {
+      throw new UsageError(
+        '--dispatcher-id must be 1 to 64 letters, digits, dots, dashes or underscores',
+      );
+    }
+    spec.dispatcherId = values['dispatcher-id'];
+  }
   if (values.incarnation !== undefined) {
     spec.incarnation = integerFlag('incarnation', values.incarnation, 1, Number.MAX_SAFE_INTEGER);
   }
   const options = serviceOptionsFromFlags(values);
+  if (values.insecure === true) options.insecure = true;
+  try {
+    requireCredentials(spec, options);
+  } catch (err) {
+    if (err instanceof CredentialsError) throw new UsageError(err.message);
+    throw err;
+  }
   if (values['clock-offset'] !== undefined) {
     options.clockOffsetMs = integerFlag(
       'clock-offset',

@@ -8,7 +8,7 @@ import { formatAddressList } from './address-list';
 import type { LogLevel } from './event-log';
 import { nodeMessageSchema } from './ipc-messages';
 import type { NodeMessage } from './ipc-messages';
-import { serviceEnv, serviceFlagArgs } from './service-flags';
+import { nodeProcessEnv, serviceFlagArgs } from './service-flags';
 
 /**
  * The compiled CLI of this package, which the launcher forks once per node
@@ -145,7 +145,7 @@ export class NodeProcessGroup extends EventEmitter<NodeProcessGroupEvents> {
   #fork(spec: NodeSpec, options: ServiceOptions): Promise<LaunchedNode> {
     const child = fork(this.#cliPath, ['node', ...nodeArgs(spec, options, this.#logLevel)], {
       cwd: this.#cwd,
-      env: { ...process.env, ...serviceEnv(options) },
+      env: nodeProcessEnv(options),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       detached: true,
     });

@@ -1,5 +1,6 @@
 import { launchCluster } from '../cli/launch-cluster';
 import { DispatcherClient } from '../service';
+import type { ServerAssignment } from '../service';
 import { barChart } from './chart';
 import type { Experiment, ExperimentContext, ExperimentResult } from './experiment';
 import { runClients } from './load-generator';
@@ -36,7 +37,7 @@ export const balanceExperiment: Experiment = {
       const cluster = await launchCluster({ frontEnds, options: context.options });
       const dispatcher = new DispatcherClient({ baseUrl: cluster.dispatcher?.url ?? '' });
       try {
-        const assigned: string[] = [];
+        const assigned: ServerAssignment[] = [];
         context.progress(
           `${frontEnds} front-end(s): ${clients} clients × ${requestsPerClient} requests`,
         );
@@ -44,20 +45,20 @@ export const balanceExperiment: Experiment = {
           clients,
           requestsPerClient,
           serverFor: async () => {
-            const server = await dispatcher.getServer();
-            assigned.push(server);
-            return server;
+            const assignment = await dispatcher.getServer();
+            assigned.push(assignment);
+            return assignment.server;
           },
           token: context.options.token,
           clientPrefix: `balance-${frontEnds}`,
         });
-        await Promise.all(assigned.map((server) => dispatcher.releaseServer(server)));
+        await Promise.all(assigned.map((assignment) => dispatcher.releaseServer(assignment)));
         rows.push({
           frontEnds,
           latency: summarize(samples.map((s) => s.latencyMs)),
           perFrontEnd: cluster.frontEnds.map((fe) => ({
             id: fe.id,
-            clients: assigned.filter((server) => server === fe.url).length,
+            clients: assigned.filter((assignment) => assignment.server === fe.url).length,
             requests: samples.filter((s) => s.server === fe.url).length,
           })),
         });

@@ -1,5 +1,6 @@
 import { launchCluster, launchSingle } from '../cli/launch-cluster';
 import { DispatcherClient } from '../service';
+import type { ServerAssignment } from '../service';
 import { barChart } from './chart';
 import type { Experiment, ExperimentContext, ExperimentResult } from './experiment';
 import { runClients, warmUp } from './load-generator';
@@ -57,22 +58,22 @@ export const latencyExperiment: Experiment = {
                 clientPrefix: `latency-single-r${round}-c${clients}`,
               }),
             );
-            const assigned: string[] = [];
+            const assigned: ServerAssignment[] = [];
             add(
               `two-tier/${clients}`,
               await runClients({
                 clients,
                 requestsPerClient,
                 serverFor: async () => {
-                  const server = await dispatcher.getServer();
-                  assigned.push(server);
-                  return server;
+                  const assignment = await dispatcher.getServer();
+                  assigned.push(assignment);
+                  return assignment.server;
                 },
                 token: context.options.token,
                 clientPrefix: `latency-two-r${round}-c${clients}`,
               }),
             );
-            await Promise.all(assigned.map((server) => dispatcher.releaseServer(server)));
+            await Promise.all(assigned.map((assignment) => dispatcher.releaseServer(assignment)));
           }
         }
         const rows = concurrencies.map((clients) => ({

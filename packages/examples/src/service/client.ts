@@ -8,7 +8,7 @@ export class OlympicHttpError extends Error {
     /** The HTTP status. */
     readonly status: number,
     message: string,
-    /** The method and URL called. */
+    /** The method and URL called, with the token, if it was in the path, shown as `<token>`. */
     readonly target: string,
   ) {
     super(message);
@@ -32,7 +32,11 @@ export interface OlympicClientOptions extends HttpClientOptions {
   clientId?: string;
   /** Cacofonix's token, needed for writes only. Default: none. */
   token?: string;
-  /** Where writes carry the token: in the path as the lab has it, or as `Authorization: Bearer`. Default `'path'`. */
+  /**
+   * Where writes carry the token: as `Authorization: Bearer`, or in the path
+   * as the lab's API has it (where proxies and access logs may see it).
+   * Default `'header'`.
+   */
   tokenIn?: 'path' | 'header';
 }
 
@@ -66,6 +70,10 @@ export interface ServerView {
   source: 'configured' | 'registered';
   /** Requests it was serving at its last registration. */
   inFlight: number;
+  /** Clients it reported active at its last registration. */
+  clients: number;
+  /** Tickets handed out for it and neither released nor expired. */
+  tickets: number;
 }
 
 /** Answer of a call: its status and parsed JSON body. */
@@ -86,11 +94,13 @@ class JsonHttp {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
   }
 
+  /** Calls `url`; `shown` is the URL as errors may show it (without a token). */
   call(
     method: string,
     url: string,
     headers: Record<string, string>,
     body?: string,
+    shown = url,
   ): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const req = request(
@@ -112,14 +122,18 @@ class JsonHttp {
               resolve({ status: res.statusCode ?? 0, body: text === '' ? {} : JSON.parse(text) });
             } catch {
               reject(
-                new OlympicHttpError(res.statusCode ?? 0, 'answer is not JSON', `${method} ${url}`),
+                new OlympicHttpError(
+                  res.statusCode ?? 0,
+                  'answer is not JSON',
+                  `${method} ${shown}`,
+                ),
               );
             }
           });
         },
       );
       req.once('timeout', () =>
-        req.destroy(new Error(`${method} ${url} took longer than ${this.#timeoutMs} ms`)),
+        req.destroy(new Error(`${method} ${shown} took longer than ${this.#timeoutMs} ms`)),
       );
       req.once('error', reject);
       req.end(body);
@@ -132,14 +146,15 @@ class JsonHttp {
     url: string,
     headers: Record<string, string>,
     body?: string,
+    shown = url,
   ): Promise<T> {
-    const answer = await this.call(method, url, headers, body);
+    const answer = await this.call(method, url, headers, body, shown);
     if (answer.status < 200 || answer.status > 299) {
       const error = (answer.body as { error?: unknown }).error;
       throw new OlympicHttpError(
         answer.status,
         typeof error === 'string' ? error : `status ${answer.status}`,
-        `${method} ${url}`,
+        `${method} ${shown}`,
       );
     }
     return answer.body as T;
@@ -175,7 +190,7 @@ export class OlympicClient {
     this.#http = new JsonHttp(options);
     this.#headers = options.clientId === undefined ? {} : { 'x-client-id': options.clientId };
     this.#token = options.token;
-    this.#tokenIn = options.tokenIn ?? 'path';
+    this.#tokenIn = options.tokenIn ?? 'header';
   }
 
   /** `GET /getMedalTally/{team}`. */
@@ -183,7 +198,7 @@ export class OlympicClient {
     return this.#http.ok('GET', this.#url('getMedalTally', team), this.#headers);
   }
 
-  /** `PUT /incrementMedalTally/{team}/{medal}/{token}`. */
+  /** `PUT /incrementMedalTally/{team}/{medal}` (and `/{token}` with `tokenIn: 'path'`). */
   incrementMedalTally(
     team: string,
     medal: string,
@@ -197,7 +212,7 @@ export class OlympicClient {
     return this.#http.ok('GET', this.#url('getScore', event), this.#headers);
   }
 
-  /** `PUT /setScore/{event}/{romeScore}/{gaulScore}/{token}`. */
+  /** `PUT /setScore/{event}/{romeScore}/{gaulScore}` (and `/{token}` with `tokenIn: 'path'`). */
   setScore(
     event: string,
     romeScore: number,
@@ -228,14 +243,24 @@ export class OlympicClient {
     if (this.#token !== undefined && this.#tokenIn === 'header') {
       headers.authorization = `Bearer ${this.#token}`;
     }
-    const path =
-      this.#token !== undefined && this.#tokenIn === 'path' ? [...segments, this.#token] : segments;
-    return this.#http.ok('PUT', this.#url(...path), headers);
+    if (this.#token === undefined || this.#tokenIn === 'header') {
+      return this.#http.ok('PUT', this.#url(...segments), headers);
+    }
+    const url = this.#url(...segments, this.#token);
+    return this.#http.ok('PUT', url, headers, undefined, `${this.#url(...segments)}/<token>`);
   }
 
   #url(...segments: string[]): string {
     return `${this.baseUrl}/${segments.map(encodeURIComponent).join('/')}`;
   }
+}
+
+/** What `GET /getServer` hands out: a front-end, and the ticket that releases it. */
+export interface ServerAssignment {
+  /** The front-end's REST base URL. */
+  server: string;
+  /** Pass it to {@link DispatcherClient.releaseServer} when done; it releases once. */
+  ticket: string;
 }
 
 /** Options of {@link DispatcherClient}. */
@@ -250,9 +275,9 @@ export interface DispatcherClientOptions extends HttpClientOptions {
  * @example
  * ```ts
  * const dispatcher = new DispatcherClient({ baseUrl: 'http://127.0.0.1:8000' });
- * const server = await dispatcher.getServer();
- * // … use an OlympicClient on `server` …
- * await dispatcher.releaseServer(server);
+ * const assignment = await dispatcher.getServer();
+ * // … use an OlympicClient on `assignment.server` …
+ * await dispatcher.releaseServer(assignment);
  * dispatcher.close();
  * ```
  */
@@ -266,19 +291,24 @@ export class DispatcherClient {
     this.#http = new JsonHttp(options);
   }
 
-  /** `GET /getServer`: the REST base URL of the least-loaded live front-end. */
-  async getServer(): Promise<string> {
-    const { server } = await this.#http.ok<{ server: string }>(
+  /** `GET /getServer`: the REST base URL of the least-loaded live front-end, and the ticket that releases it. */
+  async getServer(): Promise<ServerAssignment> {
+    const { server, ticket } = await this.#http.ok<ServerAssignment>(
       'GET',
       `${this.baseUrl}/getServer`,
       {},
     );
-    return server;
+    return { server, ticket };
   }
 
-  /** `POST /releaseServer`: this client no longer uses `server`. */
-  async releaseServer(server: string): Promise<void> {
-    await this.#http.ok('POST', `${this.baseUrl}/releaseServer`, {}, JSON.stringify({ server }));
+  /**
+   * `POST /releaseServer` with the assignment's ticket (and server): this
+   * client no longer uses it. Throws {@link OlympicHttpError} 404 when the
+   * ticket is unknown, expired or already released.
+   */
+  async releaseServer(assignment: ServerAssignment): Promise<void> {
+    const body = JSON.stringify({ ticket: assignment.ticket, server: assignment.server });
+    await this.#http.ok('POST', `${this.baseUrl}/releaseServer`, {}, body);
   }
 
   /** `GET /servers`: every front-end, its load, alive or not. */
@@ -327,7 +357,7 @@ export class DispatchedOlympicClient {
   readonly #options: DispatchedOlympicClientOptions;
   readonly #failoverTimeoutMs: number;
   readonly #retryDelayMs: number;
-  #server: { url: string; client: OlympicClient } | undefined;
+  #server: { assignment: ServerAssignment; client: OlympicClient } | undefined;
   #writes = 0;
   readonly #keyPrefix = randomUUID();
 
@@ -340,7 +370,7 @@ export class DispatchedOlympicClient {
 
   /** The front-end in use, once one was assigned. */
   get server(): string | undefined {
-    return this.#server?.url;
+    return this.#server?.assignment.server;
   }
 
   /** `GET /getMedalTally/{team}` on the assigned front-end. */
@@ -384,7 +414,7 @@ export class DispatchedOlympicClient {
     const server = this.#server;
     this.#server = undefined;
     try {
-      if (server !== undefined) await this.#dispatcher.releaseServer(server.url);
+      if (server !== undefined) await this.#dispatcher.releaseServer(server.assignment);
     } finally {
       server?.client.close();
       this.#dispatcher.close();
@@ -405,12 +435,12 @@ export class DispatchedOlympicClient {
     }
   }
 
-  async #assign(): Promise<{ url: string; client: OlympicClient }> {
-    const url = await this.#dispatcher.getServer();
+  async #assign(): Promise<{ assignment: ServerAssignment; client: OlympicClient }> {
+    const assignment = await this.#dispatcher.getServer();
     const { clientId, token, agent, timeoutMs } = this.#options;
     return {
-      url,
-      client: new OlympicClient({ baseUrl: url, clientId, token, agent, timeoutMs }),
+      assignment,
+      client: new OlympicClient({ baseUrl: assignment.server, clientId, token, agent, timeoutMs }),
     };
   }
 
@@ -419,7 +449,7 @@ export class DispatchedOlympicClient {
     this.#server = undefined;
     if (server === undefined) return;
     server.client.close();
-    await this.#dispatcher.releaseServer(server.url).catch(() => undefined);
+    await this.#dispatcher.releaseServer(server.assignment).catch(() => undefined);
   }
 
   #nextKey(): string {

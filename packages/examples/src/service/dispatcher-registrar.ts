@@ -1,5 +1,9 @@
 import type { Scheduler, Timer } from '@medals/core';
-import { REGISTRATION_SIGNATURE_HEADER, RegistrationSigner } from './registration-auth';
+import {
+  REGISTRATION_NODE_HEADER,
+  REGISTRATION_SIGNATURE_HEADER,
+  RegistrationSigner,
+} from './registration-auth';
 
 /** Options of {@link DispatcherRegistrar}. */
 export interface DispatcherRegistrarOptions {
@@ -9,9 +13,13 @@ export interface DispatcherRegistrarOptions {
   id: string;
   /** This front-end's REST base URL, where the dispatcher sends clients. */
   url: string;
-  /** The cluster secret that signs each registration. */
-  secret: string;
-  /** How busy the front-end is now. */
+  /**
+   * The key this front-end shares with the dispatcher (its pair key, see
+   * `derivePairKey` in `@medals/core`), from which the key that signs each
+   * registration is derived.
+   */
+  key: Uint8Array;
+  /** How busy the front-end is now: requests in flight, and clients active lately. */
   load: () => { inFlight: number; clients: number };
   /** Timers. */
   scheduler: Scheduler;
@@ -29,7 +37,7 @@ export interface DispatcherRegistrarOptions {
    * heartbeat. Before the first success, failures are told only once they
    * have lasted five intervals (the dispatcher may simply start after the
    * front-end) or at once when `refused`: the dispatcher answered 401 or 403,
-   * a wrong secret or clocks too far apart.
+   * a wrong key or clocks too far apart.
    */
   onChange?: (registered: boolean, reason: string, refused: boolean) => void;
 }
@@ -37,7 +45,8 @@ export interface DispatcherRegistrarOptions {
 /**
  * A front-end's side of the dispatcher's membership: it registers at once,
  * then again every `intervalMs` (the heartbeat that keeps it served), each
- * time with its id, REST URL and load, signed with the cluster secret. While
+ * time with its id, REST URL and load, signed with the key it shares with
+ * the dispatcher, so that it can register as itself only. While
  * the dispatcher cannot be reached (not started yet, or restarting), it tries
  * every `retryMs`, so a dispatcher that comes back learns of it quickly.
  */
@@ -56,7 +65,7 @@ export class DispatcherRegistrar {
 
   constructor(options: DispatcherRegistrarOptions) {
     this.#options = options;
-    this.#signer = new RegistrationSigner(options.secret);
+    this.#signer = new RegistrationSigner(options.key);
     this.#endpoint = `${options.dispatcherUrl.replace(/\/$/, '')}/register`;
   }
 
@@ -119,6 +128,7 @@ export class DispatcherRegistrar {
         headers: {
           'content-type': 'application/json',
           [REGISTRATION_SIGNATURE_HEADER]: signature,
+          [REGISTRATION_NODE_HEADER]: id,
         },
         body,
         signal: AbortSignal.any([

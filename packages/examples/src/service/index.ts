@@ -8,7 +8,13 @@
  * ```ts
  * import { defaultServiceOptions, startRole, OlympicClient } from '@medals/examples';
  *
- * const options = { ...defaultServiceOptions, store: 'memory' as const, token: 'a secret of Cacofonix' };
+ * const options = {
+ *   ...defaultServiceOptions,
+ *   store: 'memory' as const,
+ *   token: 'a secret of Cacofonix',
+ *   // The nodes authenticate each other with keys derived from it (or pass `peerKeys`, or `insecure: true`).
+ *   secret: 'a long random cluster secret',
+ * };
  * // The db and the front-ends know each other's node-to-node addresses from the start.
  * const db = await startRole(
  *   { role: 'db', id: 'db', listen: '127.0.0.1:7000', peers: { fe1: 'tcp://127.0.0.1:7001' } },
@@ -26,6 +32,8 @@
  * await db.stop();
  * ```
  */
+
+import type { HttpServerOptions } from './http-server';
 
 /** What a process of the service does. */
 export type Role =
@@ -91,13 +99,36 @@ export interface ServiceOptions {
   /** Schema of the PostgreSQL store's tables (created if missing), so several services can share a database. Default `'public'`. */
   pgSchema?: string;
   /**
-   * Cluster secret: with it, peers of the node-to-node transport
-   * authenticate each other (HMAC) and nodes may listen beyond loopback, and
-   * front-ends sign their registrations with the dispatcher (which takes
-   * none without it). Default: `process.env.MEDALS_SECRET`, else none
-   * (loopback only, no registrations).
+   * Cluster secret: every pair of nodes shares a key derived from it (see
+   * `derivePairKey` in `@medals/core`), with which the node-to-node
+   * transport authenticates peers, and front-ends sign their registrations
+   * with the dispatcher. A node holding it can derive every pair's key, so
+   * it is trusted as the whole cluster is; `medals cluster` gives its nodes
+   * {@link peerKeys} instead. Give `secret` or `peerKeys`, not both.
+   * Default: `process.env.MEDALS_SECRET`, else none.
    */
   secret?: string;
+  /**
+   * This node's own pair keys, by peer id (base64url text, as
+   * `derivePeerKeys` and `formatPeerKeys` in `@medals/core` write them, or
+   * bytes): the node authenticates to those peers as itself and cannot pose
+   * as another node. `medals node` reads them from `MEDALS_PEER_KEYS`. A
+   * front-end that registers needs the dispatcher's key among them, and a
+   * dispatcher takes registrations only from the front-ends it has keys for.
+   * Default: none.
+   */
+  peerKeys?: Readonly<Record<string, string | Uint8Array>>;
+  /**
+   * Lets a role that talks to other nodes (a db with front-ends, a
+   * front-end) start without `secret` or `peerKeys`, its peers
+   * unauthenticated, and its transport listen beyond loopback without
+   * them: for a trusted network only. Registrations with the dispatcher
+   * still need a key. Default `false`: such a role refuses to start
+   * ({@link startRole} rejects with `CredentialsError`).
+   */
+  insecure?: boolean;
+  /** Bounds of the REST servers (front-end, single, dispatcher): timeouts, connections, sizes. Default: {@link HttpServerOptions}' own. */
+  httpServer?: HttpServerOptions;
   /**
    * Cacofonix's token, which authorises writes (in the path, or as
    * `Authorization: Bearer …`). Default: `process.env.MEDALS_CACOFONIX_TOKEN`,
@@ -150,18 +181,21 @@ export interface NodeSpec {
   /**
    * Dispatcher only: front-ends' REST base URLs by id, served from the start
    * (while their health checks pass) until each registers. Optional when the
-   * dispatcher has the cluster secret, since front-ends then register
-   * themselves; required otherwise.
+   * dispatcher has credentials, since front-ends then register themselves;
+   * required otherwise.
    */
   frontEnds?: Record<string, string>;
   /**
    * Front-end only: the dispatcher's REST base URL, e.g.
    * `http://127.0.0.1:8000`. The front-end registers there at start and then
-   * every second, signed with {@link ServiceOptions.secret} (which it then
-   * needs), so the dispatcher serves it at whatever URL it has now. Default:
-   * none (the dispatcher must be configured with the front-end's URL).
+   * every second, signed with the key it shares with the dispatcher (from
+   * {@link ServiceOptions.secret} or {@link ServiceOptions.peerKeys}, which
+   * it then needs), so the dispatcher serves it at whatever URL it has now.
+   * Default: none (the dispatcher must be configured with the front-end's URL).
    */
   dispatcher?: string;
+  /** Front-end only: the dispatcher's node id, whose pair key signs the registrations. Default `'dispatcher'`. */
+  dispatcherId?: string;
   /**
    * Which start of this node this is, from 1: whoever restarts a node after
    * a crash counts up (`medals cluster`'s supervisor does), so the
@@ -193,9 +227,12 @@ export interface RunningRole {
   stop(): Promise<void>;
 }
 
+export type { HttpServerOptions } from './http-server';
+export { defaultHttpServerOptions } from './http-server';
 export type { RoleEvents } from './role-events';
 export { startRole } from './start-role';
 export * from './client';
+export * from './credentials';
 export * from './dispatcher';
 export * from './dispatcher-registrar';
 export * from './health-checker';

@@ -1,7 +1,15 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventScore, MedalTally, Raffle, RaffleRequest, TallyStore } from '@medals/core';
-import { HttpError, hasBody, readBody, sendError, sendJson } from './http-server';
+import {
+  CLIENT_GONE_STATUS,
+  HttpError,
+  clientGone,
+  hasBody,
+  readBody,
+  sendError,
+  sendJson,
+} from './http-server';
 
 /** Options of {@link OlympicApi}. */
 export interface OlympicApiOptions {
@@ -26,6 +34,14 @@ export interface OlympicApiOptions {
   /** Largest request body accepted (413 above), in bytes; the lab API reads none. Default 16,384. */
   maxBodyBytes?: number;
   /**
+   * A client counts as active (in {@link ApiLoad.activeClients}, which a
+   * front-end reports to the dispatcher) for this many ms after its last
+   * request served. Default 10,000.
+   */
+  activeClientWindowMs?: number;
+  /** Monotonic time in ms, for the active-client window. Default `performance.now`. */
+  now?: () => number;
+  /**
    * Requests are recorded into the raffle in batches gathered over this
    * many ms, in the order they were answered, so that their multicast
    * messages leave in shared writes (a syscall per message would cost more
@@ -37,7 +53,9 @@ export interface OlympicApiOptions {
 /** One request as {@link OlympicApiOptions.onRequest} reports it. */
 export interface ApiRequestRecord {
   method: string;
+  /** The request's path with any token in it, and its query, left out (see {@link redactPath}). */
   path: string;
+  /** The status answered; 499 when the client went away before it could be answered. */
   status: number;
   client: string;
 }
@@ -52,6 +70,8 @@ export interface ApiLoad {
   requests: number;
   /** Distinct clients (by `X-Client-Id`, else address) seen since start, up to 100,000. */
   clients: number;
+  /** Distinct clients served in the last `activeClientWindowMs`: what the dispatcher balances on. */
+  activeClients: number;
 }
 
 /** The team whose score is the first number of `/setScore/{event}/{rome}/{gaul}`. */
@@ -131,6 +151,10 @@ export class OlympicApi {
   readonly #maxUrlLength: number;
   readonly #maxBodyBytes: number;
   readonly #clients = new Set<string>();
+  /** Client → time of its last request served, oldest first (a client served again moves to the end). */
+  readonly #lastSeen = new Map<string, number>();
+  readonly #activeWindowMs: number;
+  readonly #now: () => number;
   readonly #raffleBatchMs: number;
   /** Requests answered and not yet recorded into the raffle, in order. */
   #unrecorded: RaffleRequest[] = [];
@@ -156,6 +180,8 @@ export class OlympicApi {
     this.#maxUrlLength = options.maxUrlLength ?? 2_048;
     this.#maxBodyBytes = options.maxBodyBytes ?? 16_384;
     this.#raffleBatchMs = options.raffleBatchMs ?? 10;
+    this.#activeWindowMs = options.activeClientWindowMs ?? 10_000;
+    this.#now = options.now ?? (() => performance.now());
   }
 
   /** How busy it is now. */
@@ -165,7 +191,17 @@ export class OlympicApi {
       served: this.#served,
       requests: this.#requests,
       clients: this.#clients.size,
+      activeClients: this.#activeClients(),
     };
+  }
+
+  #activeClients(): number {
+    const since = this.#now() - this.#activeWindowMs;
+    for (const [client, seen] of this.#lastSeen) {
+      if (seen >= since) break;
+      this.#lastSeen.delete(client);
+    }
+    return this.#lastSeen.size;
   }
 
   /** The node:http request listener. */
@@ -174,7 +210,12 @@ export class OlympicApi {
     const done = (status: number, client: string): void => {
       this.#inFlight -= 1;
       this.#served += 1;
-      this.#options.onRequest?.({ method: req.method ?? '', path: req.url ?? '', status, client });
+      this.#options.onRequest?.({
+        method: req.method ?? '',
+        path: redactPath(req.url ?? ''),
+        status,
+        client,
+      });
     };
     let client = '';
     try {
@@ -187,10 +228,10 @@ export class OlympicApi {
           done(status, client);
           if (counted === true) this.#record(client, requestId);
         },
-        (err: unknown) => done(this.#fail(res, err), client),
+        (err: unknown) => done(this.#fail(req, res, err), client),
       );
     } catch (err) {
-      done(this.#fail(res, err), client);
+      done(this.#fail(req, res, err), client);
     }
   };
 
@@ -217,7 +258,8 @@ export class OlympicApi {
     // segments[0] is the empty string before the leading slash.
     const route = segments[0] === '' ? ROUTES[segments[1]] : undefined;
     if (route === undefined || !Object.hasOwn(ROUTES, segments[1])) {
-      throw new HttpError(404, `no such route: ${path.slice(0, 100)}`);
+      // Only the first segment is echoed: a mistyped write route may still carry the token.
+      throw new HttpError(404, `no such route: ${redactPath(path)}`);
     }
     const method = req.method ?? 'GET';
     if (!route.methods.includes(method)) {
@@ -341,6 +383,9 @@ export class OlympicApi {
   #record(client: string, requestId: string | undefined): void {
     this.#requests += 1;
     if (this.#clients.size < MAX_TRACKED_CLIENTS) this.#clients.add(client);
+    this.#lastSeen.delete(client);
+    if (this.#lastSeen.size >= MAX_TRACKED_CLIENTS) this.#activeClients();
+    if (this.#lastSeen.size < MAX_TRACKED_CLIENTS) this.#lastSeen.set(client, this.#now());
     const request = requestId === undefined ? { client } : { client, requestId };
     if (this.#raffleBatchMs <= 0) {
       this.#recordNow(request);
@@ -395,12 +440,50 @@ export class OlympicApi {
     );
   }
 
-  #fail(res: ServerResponse, err: unknown): number {
+  #fail(req: IncomingMessage, res: ServerResponse, err: unknown): number {
+    // A client that went away is nobody's error, and there is no one to answer.
+    if (clientGone(req, err)) return CLIENT_GONE_STATUS;
     const error = toHttpError(err);
     if (error.status === 500) this.#options.onError?.(asError(err));
     if (!res.headersSent) sendError(res, error);
     return error.status;
   }
+}
+
+/**
+ * How many path segments of each route may be shown, its name included: a
+ * write route's stop before its token, a read route's are all its own.
+ */
+const SHOWN_SEGMENTS: Readonly<Record<string, number>> = {
+  getMedalTally: 2,
+  getScore: 2,
+  incrementMedalTally: 3,
+  setScore: 4,
+  raffle: 1,
+  status: 1,
+  healthz: 1,
+};
+
+/** Longest redacted path, in characters. */
+const MAX_SHOWN_PATH = 200;
+
+/**
+ * A request target as it may be logged or echoed in an error: a route's
+ * segments up to where a token could be (`/setScore/Stone%20Curling/3/2/…`),
+ * an unknown route's first segment only, and no query, so that the token is
+ * never written anywhere, wherever a client put it.
+ */
+export function redactPath(target: string): string {
+  const query = target.indexOf('?');
+  const path = query === -1 ? target : target.slice(0, query);
+  const segments = path.split('/');
+  const route = segments[1] ?? '';
+  const shown = Object.hasOwn(SHOWN_SEGMENTS, route) ? SHOWN_SEGMENTS[route] : 1;
+  const kept = segments
+    .slice(0, shown + 1)
+    .join('/')
+    .slice(0, MAX_SHOWN_PATH);
+  return kept + (kept.length < path.length ? '/…' : '') + (query === -1 ? '' : '?…');
 }
 
 function expectParams(params: string[], min: number, max: number, shape: string): string[] {

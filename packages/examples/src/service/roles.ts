@@ -1,5 +1,6 @@
 import type { EventBus, Raffle, Scheduler } from '@medals/core';
 import { NodeEventBus, RealScheduler, SeededRandom, Tokens } from '@medals/core';
+import { DEFAULT_DISPATCHER_ID, keyringOf, requireCredentials } from './credentials';
 import { DEFAULT_REGISTRATION_TTL_MS, DispatcherApi, LeastLoadedDispatcher } from './dispatcher';
 import { DispatcherRegistrar } from './dispatcher-registrar';
 import { HealthChecker } from './health-checker';
@@ -108,6 +109,7 @@ function requireToken(spec: NodeSpec, options: ServiceOptions): void {
 export function startDb(spec: NodeSpec, options: ServiceOptions): Promise<RunningRole> {
   const started: (() => Promise<void>)[] = [];
   return assemble(started, async () => {
+    requireCredentials(spec, options);
     const store = createTallyStore(options);
     const { node } = createServiceNode(spec, 'db', options, [tallyStoreServer(store)]);
     started.push(() => node.stop());
@@ -129,11 +131,7 @@ export function startFrontEnd(spec: NodeSpec, options: ServiceOptions): Promise<
   const started: (() => Promise<void>)[] = [];
   return assemble(started, async () => {
     requireToken(spec, options);
-    if (spec.dispatcher !== undefined && !options.secret) {
-      throw new RangeError(
-        `${spec.id}: registering with the dispatcher needs the cluster secret (set MEDALS_SECRET)`,
-      );
-    }
+    requireCredentials(spec, options);
     const hub = new RoleEventHub();
     const { node, topology } = createServiceNode(spec, 'frontend', options);
     started.push(() => node.stop());
@@ -161,6 +159,9 @@ export function startFrontEnd(spec: NodeSpec, options: ServiceOptions): Promise<
       store,
       raffle,
       token: options.token,
+      ...(options.httpServer?.maxBodyBytes === undefined
+        ? {}
+        : { maxBodyBytes: options.httpServer.maxBodyBytes }),
       status: () => ({
         role: 'frontend',
         db: topology.db,
@@ -182,7 +183,7 @@ export function startFrontEnd(spec: NodeSpec, options: ServiceOptions): Promise<
       node.scheduler,
     );
     started.push(async () => drawer?.stop());
-    const server = await listenHttp(spec.http ?? '127.0.0.1:0', api.handle);
+    const server = await listenHttp(spec.http ?? '127.0.0.1:0', api.handle, options.httpServer);
     started.push(() => server.close());
     const registrar = startRegistrar(spec, options, server.url, api, hub, report, node.scheduler);
     return {
@@ -211,19 +212,18 @@ const EXPIRY_SWEEP_MS = 100;
 
 /**
  * The `dispatcher` role: assigns clients to the least-loaded live front-end.
- * With the cluster secret it takes the front-ends' signed registrations and
- * serves each while they keep coming; front-ends configured in
- * `spec.frontEnds` are served from the start, until they register.
+ * With credentials (the cluster secret, or the keys it shares with each
+ * front-end) it takes the front-ends' signed registrations, each verified
+ * with the key of the front-end it claims to be, and serves each while they
+ * keep coming; front-ends configured in `spec.frontEnds` are served from the
+ * start, until they register.
  */
 export function startDispatcher(spec: NodeSpec, options: ServiceOptions): Promise<RunningRole> {
   const started: (() => Promise<void> | void)[] = [];
   return assemble(started, async () => {
+    requireCredentials(spec, options);
     const configured = spec.frontEnds ?? {};
-    if (Object.keys(configured).length === 0 && !options.secret) {
-      throw new RangeError(
-        `${spec.id}: a dispatcher needs front-ends, or the cluster secret (MEDALS_SECRET) to take their registrations`,
-      );
-    }
+    const keyring = keyringOf(spec.id, options);
     const hub = new RoleEventHub();
     const scheduler = new RealScheduler().scope();
     started.push(() => scheduler.dispose());
@@ -239,10 +239,13 @@ export function startDispatcher(spec: NodeSpec, options: ServiceOptions): Promis
     const api = new DispatcherApi(dispatcher, {
       onAssigned: (server) =>
         hub.emit('dispatcher:assigned', { node: spec.id, server: server.url, load: server.load }),
-      ...(options.secret
+      ...(options.httpServer?.maxBodyBytes === undefined
+        ? {}
+        : { maxBodyBytes: options.httpServer.maxBodyBytes }),
+      ...(keyring !== undefined
         ? {
             registrations: {
-              verifier: new RegistrationVerifier({ secret: options.secret }),
+              verifier: new RegistrationVerifier({ keyFor: (id) => keyring.keyFor(id) }),
               ttlMs,
               onRegistered: (change, server) =>
                 hub.emit('dispatcher:registered', {
@@ -257,7 +260,7 @@ export function startDispatcher(spec: NodeSpec, options: ServiceOptions): Promis
           }
         : {}),
     });
-    const server = await listenHttp(spec.http ?? '127.0.0.1:0', api.handle);
+    const server = await listenHttp(spec.http ?? '127.0.0.1:0', api.handle, options.httpServer);
     started.push(() => server.close());
     health.start();
     started.push(() => health.stop());
@@ -305,6 +308,9 @@ export function startSingle(spec: NodeSpec, options: ServiceOptions): Promise<Ru
       store,
       raffle,
       token: options.token,
+      ...(options.httpServer?.maxBodyBytes === undefined
+        ? {}
+        : { maxBodyBytes: options.httpServer.maxBodyBytes }),
       status: () => ({ role: 'single', store: options.store }),
       onError: report,
       onRequest: (request) => {
@@ -313,7 +319,7 @@ export function startSingle(spec: NodeSpec, options: ServiceOptions): Promise<Ru
     });
     const drawer = startDrawer(options, raffle, report, () => true, new RealScheduler());
     started.push(async () => drawer?.stop());
-    const server = await listenHttp(spec.http ?? '127.0.0.1:0', api.handle);
+    const server = await listenHttp(spec.http ?? '127.0.0.1:0', api.handle, options.httpServer);
     started.push(() => server.close());
     return {
       id: spec.id,
@@ -353,16 +359,18 @@ function startRegistrar(
   scheduler: Scheduler,
 ): DispatcherRegistrar | undefined {
   const dispatcherUrl = spec.dispatcher;
-  if (dispatcherUrl === undefined || !options.secret) return undefined;
+  // requireCredentials made sure the key is there.
+  const key = keyringOf(spec.id, options)?.keyFor(spec.dispatcherId ?? DEFAULT_DISPATCHER_ID);
+  if (dispatcherUrl === undefined || key === undefined) return undefined;
   const registrar = new DispatcherRegistrar({
     dispatcherUrl,
     id: spec.id,
     url,
-    secret: options.secret,
+    key,
     scheduler,
     load: () => {
-      const { inFlight, clients } = api.load;
-      return { inFlight, clients };
+      const { inFlight, activeClients } = api.load;
+      return { inFlight, clients: activeClients };
     },
     onChange: (registered, reason, refused) => {
       if (registered) {
@@ -370,7 +378,7 @@ function startRegistrar(
         return;
       }
       hub.emit('frontend:unregistered', { node: spec.id, dispatcher: dispatcherUrl, reason });
-      // A wrong secret or clocks too far apart will not mend by retrying: the operator must know.
+      // A wrong key or clocks too far apart will not mend by retrying: the operator must know.
       if (refused) {
         report(
           Object.assign(new Error(`registration refused: ${reason}`), {

@@ -2,6 +2,7 @@ import type { MedalsNode, NodeId, Plugin, TransportFactory } from '@medals/core'
 import { AdjustableClock, JsonCodec, Tokens, createNode } from '@medals/core';
 import { http } from '@medals/transport-http';
 import { tcp } from '@medals/transport-tcp';
+import { credentialsOf } from './credentials';
 import type { NodeSpec, ServiceOptions } from './index';
 import { servicePlugins } from './plugins';
 import type { ServiceTopology } from './plugins';
@@ -52,10 +53,13 @@ export function createServiceNode(
 }
 
 function transportFactory(options: ServiceOptions, listen: string): TransportFactory {
-  const secret = options.secret;
-  return options.transport === 'http'
-    ? http({ listen, ...(secret === undefined ? {} : { secret }) })
-    : tcp({ listen, ...(secret === undefined ? {} : { secret }) });
+  // Either the cluster secret or this node's own pair keys, never both (checked by credentialsOf).
+  const settings = {
+    listen,
+    ...credentialsOf(options),
+    ...(options.insecure === true ? { insecure: true } : {}),
+  };
+  return options.transport === 'http' ? http(settings) : tcp(settings);
 }
 
 /** What `/status` tells of a node's algorithms: leader, term, clock, multicast. */

@@ -5,21 +5,26 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { derivePairKey, parsePeerKeys } from '@medals/core';
 import { readClusterFile } from '../../src/cli/cluster-file';
 import type { ClusterFile } from '../../src/cli/cluster-file';
 import { alive, call, cliPath, requireBuiltCli, waitFor } from './support';
 
 jest.setTimeout(60_000);
 
+/** The cluster secret the launcher of the first suite is given, as an operator would. */
+const LAUNCHER_SECRET = 'the cluster secret given to the launcher';
+
 /** `medals cluster` as a user runs it, in a directory of its own. */
 function startCluster(
   dir: string,
+  env: Record<string, string>,
   ...args: string[]
 ): { child: ChildProcess; output: () => string } {
   let output = '';
   const child = spawn(process.execPath, [cliPath, 'cluster', ...args], {
     cwd: dir,
-    env: { ...process.env, MEDALS_CACOFONIX_TOKEN: '' },
+    env: { ...process.env, MEDALS_CACOFONIX_TOKEN: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -42,7 +47,16 @@ describe('medals cluster', () => {
   beforeAll(async () => {
     requireBuiltCli();
     dir = mkdtempSync(join(tmpdir(), 'medals-cli-'));
-    cluster = startCluster(dir, '--port', '0', '--store', 'memory', '--log-level', 'info');
+    cluster = startCluster(
+      dir,
+      { MEDALS_SECRET: LAUNCHER_SECRET },
+      '--port',
+      '0',
+      '--store',
+      'memory',
+      '--log-level',
+      'info',
+    );
     file = await waitFor(
       'the cluster file',
       () =>
@@ -228,20 +242,43 @@ describe('medals cluster', () => {
     expect(tablet).toMatchObject({ code: 0 });
     expect(tablet.output).toContain('medals (g/s/b) Gaul');
     expect(tablet.output).toContain('Underwater Stone Weaving');
-    // Both let their front-end go on exit: only this test's own assignment is left.
+    // Both let their front-end go on exit: only the ticket of this suite's own assignment is left.
     const servers = (await call('GET', `${file.dispatcher}/servers`)).body.servers as {
-      load: number;
+      tickets: number;
     }[];
-    expect(servers.reduce((sum, s) => sum + s.load, 0)).toBe(1);
+    expect(servers.reduce((sum, s) => sum + s.tickets, 0)).toBe(1);
+    // The front-ends report the clients they served lately, which is what the dispatcher balances on.
+    await waitFor('a front-end to report the clients', async () => {
+      const reported = (await call('GET', `${file.dispatcher}/servers`)).body.servers as {
+        clients: number;
+      }[];
+      return reported.reduce((sum, s) => sum + s.clients, 0) >= 2;
+    });
   });
 
-  it('gives its nodes a cluster secret by environment, never on their command line', () => {
-    const proc = `/proc/${file.frontEnds[0].pid}`;
-    if (!existsSync(proc)) return; // Not Linux: nothing to read the environment from.
-    const environ = readFileSync(`${proc}/environ`, 'utf8').split('\0');
-    const secret = environ.find((entry) => entry.startsWith('MEDALS_SECRET='))?.slice(14) ?? '';
-    expect(secret.length).toBeGreaterThanOrEqual(32);
-    expect(readFileSync(`${proc}/cmdline`, 'utf8')).not.toContain(secret);
+  it('gives each node its own pair keys by environment, never the cluster secret, nor any key on its command line', () => {
+    const nodes: [string, number, string[]][] = [
+      ['db', file.db.pid, ['fe1', 'fe2']],
+      ['fe1', file.frontEnds[0].pid, ['db', 'dispatcher', 'fe2']],
+      ['dispatcher', file.dispatcherPid, ['fe1', 'fe2']],
+    ];
+    if (!existsSync(`/proc/${file.db.pid}`)) return; // Not Linux: nothing to read the environment from.
+    for (const [id, pid, peers] of nodes) {
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      // The launcher's own MEDALS_SECRET is not inherited.
+      expect(environ.filter((entry) => entry.startsWith('MEDALS_SECRET='))).toEqual([]);
+      expect(environ.join('\n')).not.toContain(LAUNCHER_SECRET);
+      const text = environ.find((entry) => entry.startsWith('MEDALS_PEER_KEYS='))?.slice(17) ?? '';
+      const keys = parsePeerKeys(text);
+      expect({ id, peers: Object.keys(keys).sort() }).toEqual({ id, peers });
+      for (const [peer, key] of Object.entries(keys)) {
+        // Derived from the secret the launcher was given, one per pair.
+        expect(key.equals(derivePairKey(LAUNCHER_SECRET, id, peer))).toBe(true);
+        expect(cmdline).not.toContain(key.toString('base64url'));
+      }
+      expect(cmdline).not.toContain(LAUNCHER_SECRET);
+    }
   });
 
   it('restarts a front-end killed from outside, says so, and the dispatcher serves it at its new URL', async () => {
@@ -294,7 +331,7 @@ describe('medals cluster, when things are not right', () => {
     const port = (blocker.address() as AddressInfo).port;
     const dir = mkdtempSync(join(tmpdir(), 'medals-cli-'));
     try {
-      const run = startCluster(dir, '--port', String(port), '--store', 'memory');
+      const run = startCluster(dir, {}, '--port', String(port), '--store', 'memory');
       expect(await exited(run.child)).toBe(1);
       expect(run.output()).toContain(`port ${port} is already in use`);
     } finally {
@@ -306,7 +343,7 @@ describe('medals cluster, when things are not right', () => {
   it('leaves no orphan when the launcher itself is killed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'medals-cli-'));
     try {
-      const run = startCluster(dir, '--port', '0', '--store', 'memory');
+      const run = startCluster(dir, {}, '--port', '0', '--store', 'memory');
       const clusterFile = join(dir, '.medals/cluster.json');
       const content = await waitFor(
         'the cluster file',
@@ -334,7 +371,7 @@ describe('medals cluster, when things are not right', () => {
   it('stops after --duration and exits 0, as CI runs it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'medals-cli-'));
     try {
-      const run = startCluster(dir, '--port', '0', '--store', 'file', '--duration', '2');
+      const run = startCluster(dir, {}, '--port', '0', '--store', 'file', '--duration', '2');
       expect(await exited(run.child)).toBe(0);
       expect(run.output()).toContain('every node stopped');
       expect(existsSync(join(dir, '.medals/data'))).toBe(true);
@@ -346,7 +383,7 @@ describe('medals cluster, when things are not right', () => {
   it('with --restart never, leaves a dead node dead and says so', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'medals-cli-'));
     try {
-      const run = startCluster(dir, '--port', '0', '--store', 'memory', '--restart', 'never');
+      const run = startCluster(dir, {}, '--port', '0', '--store', 'memory', '--restart', 'never');
       const clusterFile = join(dir, '.medals/cluster.json');
       const content = await waitFor(
         'the cluster file',
@@ -375,13 +412,13 @@ describe('medals cluster, when things are not right', () => {
   });
 
   it('refuses an unknown restart policy with exit code 2', async () => {
-    const run = startCluster(tmpdir(), '--restart', 'sometimes');
+    const run = startCluster(tmpdir(), {}, '--restart', 'sometimes');
     expect(await exited(run.child)).toBe(2);
     expect(run.output()).toContain('--restart must be on-failure or never');
   });
 
   it('refuses an unknown flag with the usage and exit code 2', async () => {
-    const run = startCluster(tmpdir(), '--front-end', '3');
+    const run = startCluster(tmpdir(), {}, '--front-end', '3');
     expect(await exited(run.child)).toBe(2);
     expect(run.output()).toContain('usage: medals cluster');
   });

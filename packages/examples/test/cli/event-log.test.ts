@@ -60,6 +60,14 @@ describe('the CLI flags', () => {
       raffleEvery: 7,
       clockOffsetMs: -2_000,
       readCache: false,
+      insecure: true,
+      httpServer: {
+        headersTimeoutMs: 500,
+        requestTimeoutMs: 900,
+        idleTimeoutMs: 700,
+        maxConnections: 9,
+        maxBodyBytes: 1_000,
+      },
     });
     const spec = {
       role: 'frontend' as const,
@@ -78,6 +86,8 @@ describe('the CLI flags', () => {
       clockOffsetMs: -2_000,
       clockSyncIntervalMs: 500,
       readCache: false,
+      insecure: true,
+      httpServer: options.httpServer,
     });
   });
 

@@ -89,9 +89,9 @@ describe('SIGKILL of a front-end under load', () => {
       await Promise.all(clients);
 
       for (let i = 0; i < 4; i++) {
-        const server = await dispatcher.getServer();
-        expect(server).toBe(survivor.url);
-        await dispatcher.releaseServer(server);
+        const assignment = await dispatcher.getServer();
+        expect(assignment.server).toBe(survivor.url);
+        await dispatcher.releaseServer(assignment);
       }
     } finally {
       running = false;

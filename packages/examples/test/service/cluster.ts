@@ -8,9 +8,13 @@ export { waitFor } from '../wait-for';
 /** The token every test service is started with. */
 export const TOKEN = 'test-token-of-cacofonix';
 
-/** Service options for tests: memory store, the given overrides. */
+/**
+ * Service options for tests: memory store, and nodes that accept
+ * unauthenticated peers (they talk over loopback; the tests of credentials
+ * pass a secret or peer keys), with the given overrides.
+ */
 export function testOptions(overrides: Partial<ServiceOptions> = {}): ServiceOptions {
-  return { ...defaultServiceOptions, store: 'memory', token: TOKEN, ...overrides };
+  return { ...defaultServiceOptions, store: 'memory', token: TOKEN, insecure: true, ...overrides };
 }
 
 /** A db, `frontEnds` front-ends and a dispatcher, in this process on real sockets. */

@@ -148,7 +148,7 @@ describe.each([
     if (tier === 'two-tier') {
       cluster = await startCluster(2);
       const dispatcher = new DispatcherClient({ baseUrl: cluster.dispatcher.url as string });
-      baseUrls = [await dispatcher.getServer(), await dispatcher.getServer()];
+      baseUrls = [(await dispatcher.getServer()).server, (await dispatcher.getServer()).server];
       dispatcher.close();
     } else {
       single = await startRole({ role: 'single', id: 'single' }, testOptions());

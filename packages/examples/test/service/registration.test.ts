@@ -1,13 +1,14 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RealScheduler } from '@medals/core';
+import { PeerKeyring, RealScheduler, derivePairKey, derivePeerKeys } from '@medals/core';
 import type { RunningRole } from '@medals/examples';
 import {
   DispatcherApi,
   DispatcherClient,
   DispatcherRegistrar,
   LeastLoadedDispatcher,
+  REGISTRATION_NODE_HEADER,
   REGISTRATION_SIGNATURE_HEADER,
   RegistrationSigner,
   RegistrationVerifier,
@@ -22,25 +23,42 @@ import { raw } from './raw-http';
 const SECRET = 'the cluster secret of the tests';
 const NOW = 1_800_000_000_000;
 
-function genuine(
-  id: string,
-  url: string,
-  at = NOW,
-  secret = SECRET,
-): { body: string; signature: string } {
-  return new RegistrationSigner(secret).sign({ id, url, load: { inFlight: 0, clients: 0 } }, at);
+/** A registration as sent: its body, its signature and the front-end it claims to come from. */
+interface Signed {
+  body: string;
+  signature?: string;
+  node?: string;
+}
+
+/** The key front-end `id` shares with the dispatcher, under `secret`. */
+function keyOf(id: string, secret = SECRET): Buffer {
+  return derivePairKey(secret, id, 'dispatcher');
+}
+
+/** A registration of `id`, signed with the key `id` shares with the dispatcher. */
+function genuine(id: string, url: string, at = NOW, secret = SECRET): Signed {
+  const signed = new RegistrationSigner(keyOf(id, secret)).sign(
+    { id, url, load: { inFlight: 0, clients: 0 } },
+    at,
+  );
+  return { ...signed, node: id };
+}
+
+/** The dispatcher's keys from the cluster secret: it has a key for any front-end. */
+function keyFor(id: string): Buffer | undefined {
+  return PeerKeyring.from('dispatcher', { secret: SECRET })?.keyFor(id);
 }
 
 describe('RegistrationVerifier', () => {
   const verify = (
     verifier: RegistrationVerifier,
-    signed: { body: string; signature?: string },
+    signed: Signed,
     now = NOW,
   ): ReturnType<RegistrationVerifier['verify']> =>
-    verifier.verify(Buffer.from(signed.body), signed.signature, now);
+    verifier.verify(Buffer.from(signed.body), signed.signature, signed.node, now);
 
-  it('accepts a registration signed with the cluster secret, once', () => {
-    const verifier = new RegistrationVerifier({ secret: SECRET });
+  it('accepts a registration signed with the key of the front-end it names, once', () => {
+    const verifier = new RegistrationVerifier({ keyFor });
     const signed = genuine('fe1', 'http://127.0.0.1:8001');
     expect(verify(verifier, signed)).toMatchObject({
       ok: true,
@@ -54,8 +72,21 @@ describe('RegistrationVerifier', () => {
   });
 
   it.each([
-    ['no signature', { body: genuine('fe1', 'http://a:1').body }, 401],
+    ['no signature', { ...genuine('fe1', 'http://a:1'), signature: undefined }, 401],
     ['a signature of the wrong format', { ...genuine('fe1', 'http://a:1'), signature: 'abc' }, 401],
+    ['no front-end named', { ...genuine('fe1', 'http://a:1'), node: undefined }, 401],
+    [
+      "fe1's signature on fe1's body, claimed to be fe2's",
+      { ...genuine('fe1', 'http://a:1'), node: 'fe2' },
+      403,
+    ],
+    [
+      "fe1's signature on a body that names fe2",
+      ((body) => ({ body, signature: signRegistration(keyOf('fe1'), body), node: 'fe1' }))(
+        genuine('fe2', 'http://a:1').body,
+      ),
+      403,
+    ],
     [
       'a signature made with another secret',
       genuine('fe1', 'http://a:1', NOW, 'not the secret'),
@@ -66,6 +97,7 @@ describe('RegistrationVerifier', () => {
       {
         body: genuine('fe1', 'http://a:1').body.replace('http://a:1', 'http://evil:1'),
         signature: genuine('fe1', 'http://a:1').signature,
+        node: 'fe1',
       },
       403,
     ],
@@ -73,16 +105,20 @@ describe('RegistrationVerifier', () => {
     ['a registration stamped 31 s ahead', genuine('fe1', 'http://a:1', NOW + 31_000), 403],
     [
       'a signed body of the wrong shape',
-      { body: '{"id":"fe1"}', signature: signRegistration(SECRET, '{"id":"fe1"}') },
+      {
+        body: '{"id":"fe1"}',
+        signature: signRegistration(keyOf('fe1'), '{"id":"fe1"}'),
+        node: 'fe1',
+      },
       400,
     ],
   ])('refuses %s', (_, signed, status) => {
-    const verifier = new RegistrationVerifier({ secret: SECRET });
+    const verifier = new RegistrationVerifier({ keyFor });
     expect(verify(verifier, signed)).toMatchObject({ ok: false, status });
   });
 
   it('keeps a bounded memory of nonces and refuses what it can no longer tell from a replay', () => {
-    const verifier = new RegistrationVerifier({ secret: SECRET, replayCacheSize: 2 });
+    const verifier = new RegistrationVerifier({ keyFor, replayCacheSize: 2 });
     const first = genuine('fe1', 'http://a:1', NOW);
     expect(verify(verifier, first).ok).toBe(true);
     expect(verify(verifier, genuine('fe1', 'http://a:1', NOW + 1)).ok).toBe(true);
@@ -90,6 +126,27 @@ describe('RegistrationVerifier', () => {
     expect(verify(verifier, genuine('fe1', 'http://a:1', NOW + 2)).ok).toBe(true);
     expect(verify(verifier, first)).toMatchObject({ ok: false, status: 403 });
     expect(verify(verifier, genuine('fe2', 'http://b:1', NOW)).ok).toBe(false);
+  });
+
+  it("refuses a front-end it has no key for, and one signing with another front-end's key", () => {
+    // The dispatcher was given the keys it shares with fe1 and fe2 only, as `medals cluster` does.
+    const keyring = PeerKeyring.from('dispatcher', {
+      peerKeys: derivePeerKeys(SECRET, 'dispatcher', ['fe1', 'fe2']),
+    });
+    const verifier = new RegistrationVerifier({ keyFor: (id) => keyring?.keyFor(id) });
+    expect(verify(verifier, genuine('fe1', 'http://a:1')).ok).toBe(true);
+    expect(verify(verifier, genuine('fe3', 'http://c:1'))).toEqual({
+      ok: false,
+      status: 403,
+      reason: 'no key for front-end fe3: it is not a peer of this dispatcher',
+    });
+    // fe2's own key signs as fe2 only: claiming fe1 with it fails.
+    const forged = new RegistrationSigner(keyOf('fe2')).sign(
+      { id: 'fe1', url: 'http://evil:1', load: { inFlight: 0, clients: 0 } },
+      NOW,
+    );
+    expect(verify(verifier, { ...forged, node: 'fe1' })).toMatchObject({ ok: false, status: 403 });
+    expect(verify(verifier, { ...forged, node: 'fe2' })).toMatchObject({ ok: false, status: 403 });
   });
 });
 
@@ -104,6 +161,7 @@ describe('LeastLoadedDispatcher with registrations', () => {
     url,
     timestamp,
     inFlight: 0,
+    clients: 0,
   });
 
   beforeEach(() => {
@@ -131,7 +189,7 @@ describe('LeastLoadedDispatcher with registrations', () => {
     const dispatcher = new LeastLoadedDispatcher({}, { now: () => now });
     dispatcher.register(reg('fe1', 'http://a:1', 10), 1_000);
     dispatcher.register(reg('fe2', 'http://b:1', 10), 1_000);
-    dispatcher.assign();
+    const old = dispatcher.assign();
     dispatcher.assign();
     // Its health check failed at the old URL: the new incarnation's health is its own.
     expect(dispatcher.markDown('http://a:1')).toBe(true);
@@ -143,7 +201,9 @@ describe('LeastLoadedDispatcher with registrations', () => {
       load: 0,
     });
     expect(dispatcher.assign()?.url).toBe('http://a:2');
-    expect(dispatcher.release('http://a:1')).toBe(false);
+    // A ticket of the old incarnation is spent without touching the new one's load.
+    expect(dispatcher.release(old?.ticket as string)).toMatchObject({ url: 'http://a:1' });
+    expect(dispatcher.servers()[0].load).toBe(1);
     expect(dispatcher.markDown('http://a:1')).toBe(false);
     // A late heartbeat of the dead incarnation changes nothing.
     expect(dispatcher.register(reg('fe1', 'http://a:1', 15), 1_000)).toBe('outdated');
@@ -177,7 +237,7 @@ describe('POST /register', () => {
     dispatcher = new LeastLoadedDispatcher({}, { now: () => now });
     const api = new DispatcherApi(dispatcher, {
       registrations: {
-        verifier: new RegistrationVerifier({ secret: SECRET }),
+        verifier: new RegistrationVerifier({ keyFor }),
         ttlMs: 1_000,
         now: () => wall,
         onRefused: (status) => refused.push(status),
@@ -187,7 +247,7 @@ describe('POST /register', () => {
   });
   afterAll(() => server.close());
 
-  const post = (signed: { body: string; signature?: string }): ReturnType<typeof raw> =>
+  const post = (signed: Signed): ReturnType<typeof raw> =>
     raw(
       server.url,
       'POST',
@@ -197,6 +257,7 @@ describe('POST /register', () => {
         ...(signed.signature === undefined
           ? {}
           : { [REGISTRATION_SIGNATURE_HEADER]: signed.signature }),
+        ...(signed.node === undefined ? {} : { [REGISTRATION_NODE_HEADER]: signed.node }),
       },
       signed.body,
     );
@@ -215,15 +276,16 @@ describe('POST /register', () => {
     const before = dispatcher.servers();
     expect(before).toMatchObject([{ id: 'fe1', alive: false }]);
 
-    const attempts: [string, { body: string; signature?: string }, number][] = [
+    const attempts: [string, Signed, number][] = [
       ['replayed', captured, 403],
-      ['unsigned', { body: genuine('fe1', 'http://evil:1', wall).body }, 401],
+      ['unsigned', { body: genuine('fe1', 'http://evil:1', wall).body, node: 'fe1' }, 401],
       ['signed with another secret', genuine('fe1', 'http://evil:1', wall, 'a guess'), 403],
       [
         'a genuine signature on another body',
         {
           body: captured.body.replace('8001', '6666'),
           signature: captured.signature,
+          node: 'fe1',
         },
         403,
       ],
@@ -247,7 +309,7 @@ describe('POST /register', () => {
 
   it('answers 405 to another method and 413 to a body over 4 KiB', async () => {
     expect((await raw(server.url, 'GET', '/register')).status).toBe(405);
-    expect((await post({ body: 'x'.repeat(5_000), signature: 'x' })).status).toBe(413);
+    expect((await post({ body: 'x'.repeat(5_000), signature: 'x', node: 'fe1' })).status).toBe(413);
   });
 });
 
@@ -263,7 +325,7 @@ describe('DispatcherRegistrar', () => {
       dispatcherUrl: `http://127.0.0.1:${port}`,
       id: 'fe1',
       url: 'http://127.0.0.1:1',
-      secret: SECRET,
+      key: keyOf('fe1'),
       scheduler: new RealScheduler(),
       load: () => ({ inFlight: 0, clients: 0 }),
       intervalMs: 60,
@@ -277,7 +339,7 @@ describe('DispatcherRegistrar', () => {
       expect(changes[0].registered).toBe(false);
       expect(changes[0].at).toBeGreaterThanOrEqual(5 * 60);
       const api = new DispatcherApi(new LeastLoadedDispatcher(), {
-        registrations: { verifier: new RegistrationVerifier({ secret: SECRET }) },
+        registrations: { verifier: new RegistrationVerifier({ keyFor }) },
       });
       dispatcherServer = await listenHttp(`127.0.0.1:${port}`, api.handle);
       await waitFor('the success to be told', () => changes.length > 1);
@@ -312,7 +374,7 @@ async function fakeFrontEnd(
     dispatcherUrl,
     id,
     url,
-    secret,
+    key: keyOf(id, secret),
     scheduler: new RealScheduler(),
     load: () => ({ inFlight: 0, clients: 0 }),
     intervalMs: 200,
@@ -356,7 +418,10 @@ describe('the dispatcher role with the cluster secret', () => {
       const servers = await client.servers();
       return servers.length === 2 && servers.every((s) => s.alive && s.source === 'registered');
     });
-    const handedOut = new Set([await client.getServer(), await client.getServer()]);
+    const handedOut = new Set([
+      (await client.getServer()).server,
+      (await client.getServer()).server,
+    ]);
     expect(handedOut).toEqual(new Set([fakes[0].url, fakes[1].url]));
 
     // fe2 dies, and comes back on another port.
@@ -376,6 +441,26 @@ describe('the dispatcher role with the cluster secret', () => {
     });
   });
 
+  it("counts a client that got a server and vanished only until its front-end's next report", async () => {
+    await waitFor('both front-ends reporting', async () =>
+      (await client.servers()).every((s) => s.alive && s.source === 'registered'),
+    );
+    const total = async (field: 'load' | 'tickets'): Promise<number> =>
+      (await client.servers()).reduce((sum, s) => sum + s[field], 0);
+    const ticketsBefore = await total('tickets');
+    // Three clients get a server and are never heard of again; the fakes report no client active.
+    const vanished = [await client.getServer(), await client.getServer(), await client.getServer()];
+    await waitFor(
+      'their counts to expire with the next reports',
+      async () => (await total('load')) === 0,
+    );
+    // Their tickets are still good for one release each.
+    expect(await total('tickets')).toBe(ticketsBefore + 3);
+    await client.releaseServer(vanished[0]);
+    expect(await total('tickets')).toBe(ticketsBefore + 2);
+    await expect(client.releaseServer(vanished[0])).rejects.toMatchObject({ status: 404 });
+  });
+
   it('refuses a front-end that registers with another secret, and says so', async () => {
     const impostor = await fakeFrontEnd('fe3', role.url as string, 'another secret');
     fakes.push(impostor);
@@ -384,5 +469,47 @@ describe('the dispatcher role with the cluster secret', () => {
     );
     expect((await client.servers()).map((s) => s.id)).toEqual(['fe1', 'fe2']);
     expect(impostor.registrar.registered).toBe(false);
+  });
+});
+
+describe('the dispatcher role with peer keys', () => {
+  let role: RunningRole;
+  let client: DispatcherClient;
+  const fakes: FakeFrontEnd[] = [];
+  const refusals: Record<string, unknown>[] = [];
+
+  beforeAll(async () => {
+    // Keys for fe1 only, as a launcher would give a dispatcher of one front-end.
+    role = await startRole(
+      { role: 'dispatcher', id: 'dispatcher' },
+      testOptions({ peerKeys: derivePeerKeys(SECRET, 'dispatcher', ['fe1']) }),
+    );
+    role.onEvent((event, data) => {
+      if (event === 'dispatcher:registrationRefused')
+        refusals.push(data as Record<string, unknown>);
+    });
+    client = new DispatcherClient({ baseUrl: role.url as string });
+  });
+
+  afterAll(async () => {
+    client.close();
+    await Promise.all(fakes.map(closeFake));
+    await role.stop();
+  });
+
+  it('takes the registrations of the front-ends it has keys for, and refuses any other id', async () => {
+    fakes.push(await fakeFrontEnd('fe1', role.url as string, SECRET));
+    // fe2 holds its own genuine pair key with the dispatcher, but the dispatcher was given none for it.
+    fakes.push(await fakeFrontEnd('fe2', role.url as string, SECRET));
+    await waitFor('fe1 served and fe2 refused', async () => {
+      const servers = await client.servers();
+      return servers.some((s) => s.id === 'fe1' && s.alive) && refusals.length > 0;
+    });
+    expect((await client.servers()).map((s) => s.id)).toEqual(['fe1']);
+    expect(refusals[0]).toMatchObject({
+      status: 403,
+      reason: 'no key for front-end fe2: it is not a peer of this dispatcher',
+    });
+    expect(fakes[1].registrar.registered).toBe(false);
   });
 });

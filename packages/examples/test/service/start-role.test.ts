@@ -23,7 +23,9 @@ describe('startRole', () => {
     ).rejects.toThrow(/db/);
     await expect(
       startRole({ role: 'dispatcher', id: 'dispatcher' }, testOptions()),
-    ).rejects.toThrow(/needs front-ends, or the cluster secret \(MEDALS_SECRET\)/);
+    ).rejects.toThrow(
+      /needs front-ends \(--front-ends\), or credentials .* MEDALS_SECRET or MEDALS_PEER_KEYS/,
+    );
   });
 
   it('rejects when its port is taken, and stops idempotently once started', async () => {

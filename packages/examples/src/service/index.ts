@@ -46,6 +46,16 @@ export type Role =
   /** The single-tier baseline: the REST API with the store in the same process. */
   | 'single';
 
+/** Paths of the PEM files of {@link ServiceOptions.tls}. */
+export interface ServiceTlsFiles {
+  /** This node's certificate. */
+  cert: string;
+  /** Its private key. */
+  key: string;
+  /** The CA certificate that signed every node's certificate. */
+  ca: string;
+}
+
 /**
  * Options shared by every role of one service, so that each experiment is
  * one set of flags. Every field is read by the roles that need it and
@@ -127,6 +137,14 @@ export interface ServiceOptions {
    * ({@link startRole} rejects with `CredentialsError`).
    */
   insecure?: boolean;
+  /**
+   * TLS around the node-to-node links, for links that leave the machine: the
+   * paths of this node's PEM certificate and key and of the CA that signed
+   * every node's certificate (each side verifies the other's against it).
+   * TCP transport only; the pair keys still bind node ids inside it.
+   * Default: none.
+   */
+  tls?: ServiceTlsFiles;
   /** Bounds of the REST servers (front-end, single, dispatcher): timeouts, connections, sizes. Default: {@link HttpServerOptions}' own. */
   httpServer?: HttpServerOptions;
   /**

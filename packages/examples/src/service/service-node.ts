@@ -1,7 +1,7 @@
 import type { MedalsNode, NodeId, Plugin, TransportFactory } from '@medals/core';
 import { AdjustableClock, JsonCodec, Tokens, createNode } from '@medals/core';
 import { http } from '@medals/transport-http';
-import { tcp } from '@medals/transport-tcp';
+import { tcp, tlsFiles } from '@medals/transport-tcp';
 import { credentialsOf } from './credentials';
 import type { NodeSpec, ServiceOptions } from './index';
 import { servicePlugins } from './plugins';
@@ -59,7 +59,11 @@ function transportFactory(options: ServiceOptions, listen: string): TransportFac
     ...credentialsOf(options),
     ...(options.insecure === true ? { insecure: true } : {}),
   };
-  return options.transport === 'http' ? http(settings) : tcp(settings);
+  if (options.tls !== undefined && options.transport !== 'tcp') {
+    throw new RangeError('TLS between nodes needs the tcp transport (--transport tcp)');
+  }
+  if (options.transport === 'http') return http(settings);
+  return tcp(options.tls === undefined ? settings : { ...settings, tls: tlsFiles(options.tls) });
 }
 
 /** What `/status` tells of a node's algorithms: leader, term, clock, multicast. */

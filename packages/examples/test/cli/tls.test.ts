@@ -1,0 +1,117 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { JsonCodec } from '@medals/core';
+import { TcpTransport, tlsFiles } from '@medals/transport-tcp';
+import { TestCertificates } from '../../../transport-tcp/test/helpers/certificates';
+import { OlympicClient } from '../../src/service';
+import { readClusterFile } from '../../src/cli/cluster-file';
+import type { ClusterFile } from '../../src/cli/cluster-file';
+import { cliPath, goldOf, requireBuiltCli, waitFor } from './support';
+
+jest.setTimeout(60_000);
+
+describe('medals cluster with TLS between its nodes', () => {
+  const secret = randomBytes(32).toString('base64url');
+  const certificates = new TestCertificates();
+  let dir: string;
+  let child: ChildProcess;
+  let output = '';
+  let file: ClusterFile;
+
+  beforeAll(async () => {
+    requireBuiltCli();
+    certificates.authority('ca');
+    const node = certificates.issue('node', 'ca');
+    dir = mkdtempSync(join(tmpdir(), 'medals-tls-cluster-'));
+    child = spawn(
+      process.execPath,
+      [
+        cliPath,
+        'cluster',
+        '--port',
+        '0',
+        '--store',
+        'memory',
+        '--tls-cert',
+        node.cert,
+        '--tls-key',
+        node.key,
+        '--tls-ca',
+        node.ca,
+      ],
+      {
+        cwd: dir,
+        env: { ...process.env, MEDALS_SECRET: secret, MEDALS_CACOFONIX_TOKEN: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const path = join(dir, '.medals/cluster.json');
+    file = await waitFor(
+      'the cluster file',
+      () => (existsSync(path) ? readClusterFile(path) : undefined),
+      30_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${output}`);
+    });
+  });
+
+  afterAll(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+    rmSync(dir, { recursive: true, force: true });
+    certificates.remove();
+  });
+
+  it('serves writes through both tiers', async () => {
+    const [fe1, fe2] = file.frontEnds;
+    const client = new OlympicClient({ baseUrl: fe1!.url, token: file.cacofonixToken });
+    try {
+      await client.incrementMedalTally('Gaul', 'gold');
+    } finally {
+      client.close();
+    }
+    expect(await goldOf(fe2!.url)).toBe(1);
+  });
+
+  it('refuses a peer that holds the secret but speaks no TLS, or has no certificate from the CA', async () => {
+    certificates.authority('other');
+    const options = {
+      nodeId: 'fe1',
+      codec: new JsonCodec(),
+      peers: { db: file.db.address },
+      secret,
+      requestTimeoutMs: 2_000,
+      handshakeTimeoutMs: 1_000,
+    };
+    for (const intruder of [
+      new TcpTransport(options),
+      new TcpTransport({
+        ...options,
+        tls: tlsFiles(certificates.issue('stranger', 'other', { trusted: 'ca' })),
+      }),
+    ]) {
+      intruder.on('error', () => undefined);
+      await intruder.start();
+      try {
+        await expect(
+          intruder.request('db', 'tally.incrementMedal', {
+            team: 'Gaul',
+            medal: 'gold',
+            operationId: `intruder-${randomBytes(8).toString('hex')}`,
+          }),
+        ).rejects.toThrow();
+      } finally {
+        await intruder.stop();
+      }
+    }
+    expect(await goldOf(file.frontEnds[1]!.url)).toBe(1);
+  });
+});

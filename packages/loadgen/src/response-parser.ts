@@ -34,6 +34,14 @@ const enum State {
 const CR = 13;
 const LF = 10;
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+/** `HTTP/1.` with its letters lowercase, for {@link equalsLower}. */
+const HTTP_1 = Buffer.from('http/1.', 'latin1');
+const CONTENT_LENGTH = Buffer.from('content-length', 'latin1');
+const TRANSFER_ENCODING = Buffer.from('transfer-encoding', 'latin1');
+const CONNECTION = Buffer.from('connection', 'latin1');
+const CHUNKED = Buffer.from('chunked', 'latin1');
+const CLOSE = Buffer.from('close', 'latin1');
+const KEEP_ALIVE = Buffer.from('keep-alive', 'latin1');
 /** Status line and headers larger than this are an error, not a reason to buffer without end. */
 const MAX_HEAD_BYTES = 64 * 1024;
 
@@ -167,7 +175,7 @@ export class ResponseParser {
       }
       head = chunk;
       headEnd = end;
-      consumed = end + HEAD_END.length;
+      consumed = end + 4;
     } else {
       // Rare: the head came in pieces. Search the joined bytes, but only
       // as far as this chunk reaches.
@@ -181,10 +189,10 @@ export class ResponseParser {
       }
       this.#partialHead = undefined;
       headEnd = end;
-      consumed = at + end + HEAD_END.length - held;
+      consumed = at + end + 4 - held;
       at = 0;
     }
-    this.#parseHead(head.toString('latin1', at, headEnd));
+    this.#parseHead(head, at, headEnd);
     return consumed;
   }
 
@@ -198,37 +206,48 @@ export class ResponseParser {
     this.#partialHead = joined;
   }
 
-  #parseHead(head: string): void {
+  /**
+   * Parses the status line and headers in `head[start, end)` (without the
+   * blank line), byte by byte: no strings are made for a keep-alive answer.
+   */
+  #parseHead(head: Buffer, start: number, end: number): void {
     // "HTTP/1.1 200 OK": version, then the three status digits.
-    if (!head.startsWith('HTTP/1.'))
+    if (end - start < 12 || !equalsLower(head, start, HTTP_1)) {
       throw new HttpParseError('response does not start with HTTP/1.');
-    const status = Number(head.slice(9, 12));
-    if (!Number.isInteger(status) || status < 100 || head.charCodeAt(12) > 32) {
+    }
+    const status = digitsValue(head, start + 9, start + 12);
+    if (status < 100 || (start + 12 < end && head[start + 12] !== 32)) {
       throw new HttpParseError('malformed status line');
     }
-    const http10 = head.charCodeAt(7) === 48; /* 0 */
+    const http10 = head[start + 7] === 48; /* 0 */
     let contentLength = -1;
     let chunked = false;
-    let connection = '';
-    let lineStart = head.indexOf('\r\n');
-    while (lineStart !== -1) {
-      const nameStart = lineStart + 2;
-      const lineEnd = head.indexOf('\r\n', nameStart);
-      const line = head.slice(nameStart, lineEnd === -1 ? head.length : lineEnd);
-      lineStart = lineEnd;
-      const colon = line.indexOf(':');
+    let closes = http10;
+    let lineEnd = head.indexOf(CR, start);
+    while (lineEnd !== -1 && lineEnd < end) {
+      const lineStart = lineEnd + 2;
+      lineEnd = head.indexOf(CR, lineStart);
+      if (lineEnd === -1 || lineEnd > end) lineEnd = end;
+      // Header names are short: a scan in JS beats a call into Buffer#indexOf.
+      const colon = indexOfByte(head, 58 /* : */, lineStart, lineEnd);
+      if (colon === lineEnd) continue;
       // Only the three framing headers matter; their names differ in length.
-      if (colon === 14 || colon === 17 || colon === 10) {
-        const name = line.slice(0, colon).toLowerCase();
-        const value = line.slice(colon + 1).trim();
-        if (name === 'content-length') {
-          if (!/^\d+$/.test(value)) throw new HttpParseError('malformed Content-Length');
-          contentLength = Number(value);
-        } else if (name === 'transfer-encoding') {
-          chunked = value.toLowerCase().endsWith('chunked');
-        } else if (name === 'connection') {
-          connection = value.toLowerCase();
-        }
+      const nameLength = colon - lineStart;
+      if (nameLength !== 14 && nameLength !== 17 && nameLength !== 10) continue;
+      let valueStart = colon + 1;
+      let valueEnd = lineEnd;
+      while (valueStart < valueEnd && isBlank(head[valueStart])) valueStart++;
+      while (valueEnd > valueStart && isBlank(head[valueEnd - 1])) valueEnd--;
+      if (equalsLower(head, lineStart, CONTENT_LENGTH)) {
+        contentLength = digitsValue(head, valueStart, valueEnd);
+        if (contentLength < 0) throw new HttpParseError('malformed Content-Length');
+      } else if (equalsLower(head, lineStart, TRANSFER_ENCODING)) {
+        chunked =
+          valueEnd - valueStart >= CHUNKED.length &&
+          equalsLower(head, valueEnd - CHUNKED.length, CHUNKED);
+      } else if (equalsLower(head, lineStart, CONNECTION)) {
+        if (containsLower(head, valueStart, valueEnd, CLOSE)) closes = true;
+        else if (http10 && containsLower(head, valueStart, valueEnd, KEEP_ALIVE)) closes = false;
       }
     }
     if (status < 200) {
@@ -236,7 +255,7 @@ export class ResponseParser {
       return;
     }
     this.#status = status;
-    this.#closes = http10 ? !connection.includes('keep-alive') : connection.includes('close');
+    this.#closes = closes;
     const noBody = this.#handler.expectsNoBody() || status === 204 || status === 304;
     if (noBody || (!chunked && contentLength === 0)) {
       this.#complete();
@@ -266,6 +285,44 @@ export class ResponseParser {
     this.#state = State.Head;
     this.#handler.onResponse(this.#status, this.#closes);
   }
+}
+
+/** Where `bytes[from, to)` first holds `byte`, or `to`. */
+function indexOfByte(bytes: Buffer, byte: number, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (bytes[i] === byte) return i;
+  return to;
+}
+
+/** The decimal number in `bytes[start, end)`, or -1 if it is empty or not all digits. */
+function digitsValue(bytes: Buffer, start: number, end: number): number {
+  if (start >= end) return -1;
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const digit = bytes[i] - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+function isBlank(byte: number): boolean {
+  return byte === 32 || byte === 9;
+}
+
+/** Whether `bytes` at `at` hold `lower` in any case (`lower` is lowercase ASCII). */
+function equalsLower(bytes: Buffer, at: number, lower: Uint8Array): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    if ((bytes[at + i] | 0x20) !== lower[i]) return false;
+  }
+  return true;
+}
+
+/** Whether `bytes[start, end)` contains `lower` in any case. */
+function containsLower(bytes: Buffer, start: number, end: number, lower: Uint8Array): boolean {
+  for (let at = start; at + lower.length <= end; at++) {
+    if (equalsLower(bytes, at, lower)) return true;
+  }
+  return false;
 }
 
 function hexValue(byte: number): number {

@@ -33,8 +33,9 @@ import type { WrkRun } from './wrk';
  * recorded beside as `*.pinned`.
  */
 const quick = benchQuick();
-const rounds = quick ? 2 : 5;
-const seconds = quick ? 2 : 5;
+/** Many short rounds, each pair back to back: on a shared machine, conditions drift within seconds. */
+const rounds = quick ? 3 : 8;
+const seconds = quick ? 1 : 3;
 const warmupMs = 500;
 const THROUGHPUT_GOAL = 0.9;
 const LATENCY_GOAL = 1.1;

@@ -14,8 +14,9 @@ export interface WrkRun {
 
 /** Whether `wrk` can be run here. */
 export function wrkInstalled(): boolean {
+  // `wrk --version` prints `wrk 4.1.0 [epoll] Copyright …` (and exits 1).
   const probe = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
-  return probe.error === undefined && /wrk/.test(probe.stdout + probe.stderr);
+  return probe.error === undefined && /^wrk \S+/.test(probe.stdout);
 }
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
@@ -53,7 +54,7 @@ export async function runWrk(
   pinTo?: string,
 ): Promise<WrkRun> {
   const wrk = `wrk -t1 -c${connections} -d${seconds}s ${url}`;
-  const command = `${pinTo === undefined ? '' : `taskset -c ${pinTo} `}${wrk}; times`;
+  const command = `${pinTo === undefined ? '' : `taskset -c ${pinTo} `}${wrk} && times`;
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'inherit'] });
     let text = '';

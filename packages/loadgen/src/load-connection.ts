@@ -159,7 +159,7 @@ export class LoadConnection {
     if (socket !== this.#socket) return;
     try {
       // The parser copies what it keeps: the buffer is reused for the next read.
-      this.#parser.feed(buffer.subarray(0, length));
+      this.#parser.feed(buffer, length);
     } catch {
       this.#breakReason ??= 'error';
       socket.destroy();

@@ -33,7 +33,6 @@ const enum State {
 
 const CR = 13;
 const LF = 10;
-const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 /** `HTTP/1.` with its letters lowercase, for {@link equalsLower}. */
 const HTTP_1 = Buffer.from('http/1.', 'latin1');
 const CONTENT_LENGTH = Buffer.from('content-length', 'latin1');
@@ -74,19 +73,21 @@ export class ResponseParser {
   }
 
   /**
-   * Parses `chunk`, calling the handler for every response it completes.
+   * Parses `chunk` up to `length` (a read buffer may be longer than the
+   * read), calling the handler for every response it completes. Bytes it
+   * must keep are copied: `chunk` may be reused once this returns.
    *
    * @throws HttpParseError on bytes that are not a response
    */
-  feed(chunk: Buffer): void {
+  feed(chunk: Buffer, length: number = chunk.length): void {
     let at = 0;
-    while (at < chunk.length) {
+    while (at < length) {
       switch (this.#state) {
         case State.Head:
-          at = this.#readHead(chunk, at);
+          at = this.#readHead(chunk, at, length);
           break;
         case State.Body: {
-          const take = Math.min(this.#remaining, chunk.length - at);
+          const take = Math.min(this.#remaining, length - at);
           at += take;
           this.#remaining -= take;
           if (this.#remaining === 0) this.#complete();
@@ -115,7 +116,7 @@ export class ResponseParser {
           if (chunk[at++] === LF) this.#endChunkSize();
           break;
         case State.ChunkData: {
-          const take = Math.min(this.#remaining, chunk.length - at);
+          const take = Math.min(this.#remaining, length - at);
           at += take;
           this.#remaining -= take;
           if (this.#remaining === 0) {
@@ -162,75 +163,68 @@ export class ResponseParser {
     return true;
   }
 
-  /** Reads a status line and headers from `chunk` at `at`; returns where the body starts. */
-  #readHead(chunk: Buffer, at: number): number {
-    let head: Buffer;
-    let headEnd: number;
-    let consumed: number;
+  /**
+   * Reads a status line and headers from `chunk[at, length)`; returns where
+   * the body starts, or `length` when the head is not all there yet.
+   */
+  #readHead(chunk: Buffer, at: number, length: number): number {
     if (this.#partialHead === undefined) {
-      const end = chunk.indexOf(HEAD_END, at);
-      if (end === -1) {
-        this.#keepPartialHead(chunk.subarray(at));
-        return chunk.length;
-      }
-      head = chunk;
-      headEnd = end;
-      consumed = end + 4;
-    } else {
-      // Rare: the head came in pieces. Search the joined bytes, but only
-      // as far as this chunk reaches.
-      const held = this.#partialHead.length;
-      head = Buffer.concat([this.#partialHead, chunk.subarray(at)]);
-      const end = head.indexOf(HEAD_END, Math.max(0, held - 3));
-      if (end === -1) {
-        this.#partialHead = undefined;
-        this.#keepPartialHead(head);
-        return chunk.length;
-      }
-      this.#partialHead = undefined;
-      headEnd = end;
-      consumed = at + end + 4 - held;
-      at = 0;
+      const bodyStart = this.#parseHead(chunk, at, length);
+      if (bodyStart !== -1) return bodyStart;
+      this.#keepPartialHead(chunk.subarray(at, length));
+      return length;
     }
-    this.#parseHead(head, at, headEnd);
-    return consumed;
+    // Rare: the head came in pieces. Parse the pieces joined.
+    const held = this.#partialHead.length;
+    const joined = Buffer.concat([this.#partialHead, chunk.subarray(at, length)]);
+    this.#partialHead = undefined;
+    const bodyStart = this.#parseHead(joined, 0, joined.length);
+    if (bodyStart !== -1) return at + bodyStart - held;
+    this.#keepPartialHead(joined);
+    return length;
   }
 
   #keepPartialHead(bytes: Buffer): void {
-    const joined = this.#partialHead
-      ? Buffer.concat([this.#partialHead, bytes])
-      : Buffer.from(bytes);
-    if (joined.length > MAX_HEAD_BYTES) {
+    if (bytes.length > MAX_HEAD_BYTES) {
       throw new HttpParseError(`response head larger than ${MAX_HEAD_BYTES} bytes`);
     }
-    this.#partialHead = joined;
+    this.#partialHead = Buffer.from(bytes);
   }
 
   /**
-   * Parses the status line and headers in `head[start, end)` (without the
-   * blank line), byte by byte: no strings are made for a keep-alive answer.
+   * Parses the status line and headers starting at `head[start]`, byte by
+   * byte (no strings are made), and finding the blank line that ends them
+   * on the way: one pass over the head. Returns where the body starts, or
+   * -1 if the head does not end before `limit`; then nothing is changed.
    */
-  #parseHead(head: Buffer, start: number, end: number): void {
+  #parseHead(head: Buffer, start: number, limit: number): number {
+    let lineEnd = head.indexOf(CR, start);
+    if (lineEnd === -1 || lineEnd + 1 >= limit) return -1;
     // "HTTP/1.1 200 OK": version, then the three status digits.
-    if (end - start < 12 || !equalsLower(head, start, HTTP_1)) {
+    if (lineEnd - start < 12 || !equalsLower(head, start, HTTP_1)) {
       throw new HttpParseError('response does not start with HTTP/1.');
     }
     const status = digitsValue(head, start + 9, start + 12);
-    if (status < 100 || (start + 12 < end && head[start + 12] !== 32)) {
+    if (status < 100 || (start + 12 < lineEnd && head[start + 12] !== 32)) {
       throw new HttpParseError('malformed status line');
     }
     const http10 = head[start + 7] === 48; /* 0 */
     let contentLength = -1;
     let chunked = false;
     let closes = http10;
-    let lineEnd = head.indexOf(CR, start);
-    while (lineEnd !== -1 && lineEnd < end) {
+    let bodyStart: number;
+    for (;;) {
       const lineStart = lineEnd + 2;
+      if (lineStart + 1 >= limit) return -1;
+      if (head[lineStart] === CR) {
+        bodyStart = lineStart + 2;
+        break;
+      }
       lineEnd = head.indexOf(CR, lineStart);
-      if (lineEnd === -1 || lineEnd > end) lineEnd = end;
+      // The buffer may hold stale bytes past `limit`: a CR there does not count.
+      if (lineEnd === -1 || lineEnd + 1 >= limit) return -1;
       // Header names are short: a scan in JS beats a call into Buffer#indexOf.
       const colon = indexOfByte(head, 58 /* : */, lineStart, lineEnd);
-      if (colon === lineEnd) continue;
       // Only the three framing headers matter; their names differ in length.
       const nameLength = colon - lineStart;
       if (nameLength !== 14 && nameLength !== 17 && nameLength !== 10) continue;
@@ -252,7 +246,7 @@ export class ResponseParser {
     }
     if (status < 200) {
       // 1xx: an interim response; the real one follows.
-      return;
+      return bodyStart;
     }
     this.#status = status;
     this.#closes = closes;
@@ -269,6 +263,7 @@ export class ResponseParser {
       this.#closes = true;
       this.#state = State.BodyUntilClose;
     }
+    return bodyStart;
   }
 
   #endChunkSize(): void {

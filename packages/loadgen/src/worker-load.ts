@@ -31,6 +31,7 @@ export class WorkerLoad implements ConnectionListener {
   #requestNumber = 0;
   #running = false;
   #sendingDone = false;
+  #inResponse = false;
   #measureStartMs = 0;
   #sendEndMs = Infinity;
   #lastResponseMs = 0;
@@ -132,6 +133,18 @@ export class WorkerLoad implements ConnectionListener {
   onResponse(connection: LoadConnection, status: number, startMs: number, measured: boolean): void {
     const now = performance.now();
     this.#lastResponseMs = now;
+    // The next request goes out before this answer is recorded: the server
+    // waits on the send, nobody waits on the bookkeeping.
+    this.#inResponse = true;
+    if (this.#sendingDone) {
+      // Nothing more to send.
+    } else if (this.#plan.mode === 'closed') {
+      this.#fill(connection);
+    } else {
+      this.#free.push(connection, now);
+      this.#poll();
+    }
+    this.#inResponse = false;
     if (measured) {
       const latencyMs = now - startMs;
       this.#histogram.recordValue(Math.round(latencyMs * 1000));
@@ -140,14 +153,7 @@ export class WorkerLoad implements ConnectionListener {
       this.#statuses.set(status, (this.#statuses.get(status) ?? 0) + 1);
       this.#lastMeasuredResponseMs = now;
     }
-    if (this.#sendingDone) {
-      this.#finishIfSettled();
-    } else if (this.#plan.mode === 'closed') {
-      this.#fill(connection);
-    } else {
-      this.#free.push(connection, now);
-      this.#poll();
-    }
+    if (this.#sendingDone) this.#finishIfSettled();
   }
 
   onBroken(_connection: LoadConnection, reason: BreakReason, lostMeasured: number): void {
@@ -250,7 +256,10 @@ export class WorkerLoad implements ConnectionListener {
   }
 
   #finishIfSettled(): void {
-    if (!this.#running || this.#connections.some((c) => c.inFlight > 0)) return;
+    // Within onResponse the answer in hand is not recorded yet: it finishes after.
+    if (this.#inResponse || !this.#running || this.#connections.some((c) => c.inFlight > 0)) {
+      return;
+    }
     this.#running = false;
     for (const timer of this.#timers) clearTimeout(timer);
     this.#stopConnections();

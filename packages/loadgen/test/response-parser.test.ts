@@ -41,6 +41,23 @@ describe('ResponseParser', () => {
     }
   });
 
+  it('reads only the bytes of each read when the read buffer is reused and holds stale bytes past them', () => {
+    const stream = Buffer.from(withLength + chunked + noContent, 'latin1');
+    for (const size of [5, 23, 40, 64, 128]) {
+      const seen: number[] = [];
+      const parser = new ResponseParser({
+        expectsNoBody: () => false,
+        onResponse: (status) => seen.push(status),
+      });
+      // Stale bytes that would end a head, set a bad length or end a chunk if they were read.
+      const reused = Buffer.alloc(256, '\r\ncontent-length: x\r\n\r\n0\r\n\r\n', 'latin1');
+      for (let at = 0; at < stream.length; at += size) {
+        parser.feed(reused, stream.copy(reused, 0, at, Math.min(at + size, stream.length)));
+      }
+      expect(seen).toEqual([200, 201, 204]);
+    }
+  });
+
   it('skips interim 1xx responses and reads the final one', () => {
     expect(parse('HTTP/1.1 100 Continue\r\n\r\n' + withLength, 5)).toEqual([
       { status: 200, closes: false },

@@ -27,6 +27,13 @@ export interface ConnectionTarget {
   readonly port: number;
 }
 
+/**
+ * Where every connection of the process reads into. One buffer serves them
+ * all: a read is parsed before the next one is made, and the parser copies
+ * what it keeps.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 /** Longest wait before reconnecting after failed attempts, in ms. */
 const MAX_RECONNECT_DELAY_MS = 500;
 
@@ -49,6 +56,7 @@ export class LoadConnection {
   #breakReason: BreakReason | undefined;
   #stopped = false;
   #failedConnects = 0;
+  #epoch = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
   // In-flight requests, oldest first, in a ring of `depth` slots.
   readonly #startMs: Float64Array;
@@ -57,7 +65,6 @@ export class LoadConnection {
   readonly #noBody: Uint8Array;
   #head = 0;
   #inFlight = 0;
-  readonly #readBuffer = Buffer.allocUnsafe(64 * 1024);
 
   constructor(target: ConnectionTarget, depth: number, listener: ConnectionListener) {
     this.#target = target;
@@ -73,6 +80,11 @@ export class LoadConnection {
   /** Requests written and not yet answered. */
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  /** How many times the connection has come up: entries about an earlier socket are stale. */
+  get epoch(): number {
+    return this.#epoch;
   }
 
   /** Whether the socket is up. */
@@ -134,7 +146,7 @@ export class LoadConnection {
       // Reads land in one reused buffer and go straight to the parser, with
       // no stream machinery in between: a third less CPU per response.
       onread: {
-        buffer: this.#readBuffer,
+        buffer: READ_BUFFER,
         callback: (length: number, buffer: Uint8Array): boolean => {
           this.#onRead(socket, buffer as Buffer, length);
           return true;
@@ -143,6 +155,7 @@ export class LoadConnection {
     });
     this.#socket = socket;
     socket.on('connect', () => {
+      this.#epoch++;
       this.#connected = true;
       this.#failedConnects = 0;
       this.#listener.onWritable(this);
@@ -158,7 +171,6 @@ export class LoadConnection {
   #onRead(socket: Socket, buffer: Buffer, length: number): void {
     if (socket !== this.#socket) return;
     try {
-      // The parser copies what it keeps: the buffer is reused for the next read.
       this.#parser.feed(buffer, length);
     } catch {
       this.#breakReason ??= 'error';

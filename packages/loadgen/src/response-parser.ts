@@ -67,11 +67,6 @@ export class ResponseParser {
     this.#handler = handler;
   }
 
-  /** Whether the parser is between responses (nothing partial held). */
-  get idle(): boolean {
-    return this.#state === State.Head && this.#partialHead === undefined;
-  }
-
   /**
    * Parses `chunk` up to `length` (a read buffer may be longer than the
    * read), calling the handler for every response it completes. Bytes it

@@ -136,11 +136,9 @@ export class WorkerLoad implements ConnectionListener {
     // The next request goes out before this answer is recorded: the server
     // waits on the send, nobody waits on the bookkeeping.
     this.#inResponse = true;
-    if (this.#sendingDone) {
-      // Nothing more to send.
-    } else if (this.#plan.mode === 'closed') {
+    if (!this.#sendingDone && this.#plan.mode === 'closed') {
       this.#fill(connection);
-    } else {
+    } else if (!this.#sendingDone) {
       this.#free.push(connection, now);
       this.#poll();
     }
@@ -297,11 +295,12 @@ export class WorkerLoad implements ConnectionListener {
 
 /**
  * FIFO of connections with a free slot, each with when it freed. An entry
- * may be stale (the connection filled up or broke since); {@link take}
- * skips those.
+ * may be stale (the connection filled up, or broke and came back since);
+ * {@link take} skips those.
  */
 class ConnectionQueue {
   #connections: LoadConnection[] = [];
+  #epochs: number[] = [];
   #freeSinceMs: number[] = [];
   #head = 0;
   /** When the slot {@link take} last returned became free. */
@@ -309,6 +308,7 @@ class ConnectionQueue {
 
   push(connection: LoadConnection, freeSinceMs: number): void {
     this.#connections.push(connection);
+    this.#epochs.push(connection.epoch);
     this.#freeSinceMs.push(freeSinceMs);
   }
 
@@ -316,13 +316,15 @@ class ConnectionQueue {
     while (this.#head < this.#connections.length) {
       const at = this.#head++;
       const connection = this.#connections[at];
+      const current = connection.epoch === this.#epochs[at];
       this.takenFreeSinceMs = this.#freeSinceMs[at];
       if (this.#head > 1024 && this.#head * 2 > this.#connections.length) {
         this.#connections = this.#connections.slice(this.#head);
+        this.#epochs = this.#epochs.slice(this.#head);
         this.#freeSinceMs = this.#freeSinceMs.slice(this.#head);
         this.#head = 0;
       }
-      if (connection.canSend) return connection;
+      if (current && connection.canSend) return connection;
     }
     return undefined;
   }

@@ -89,7 +89,6 @@ async function ours(
   placement: Placement,
 ): Promise<Sample> {
   const path = new URL(url).pathname;
-  const meter = CpuMeter.start([serverPid]);
   const result: LoadResult = await runLoad({
     url,
     requests: [{ method: 'GET', path }],
@@ -97,11 +96,10 @@ async function ours(
     durationMs: seconds * 1000,
     warmupMs,
     cpus: placement.generator,
+    serverPids: [serverPid],
     failOnErrors: true,
   });
-  // The server's CPU counts the warm-up too: divide by all it served.
-  const served = result.count + (result.count / result.durationMs) * warmupMs;
-  const [server] = meter.stop(served);
+  const [server] = result.servers ?? [];
   return {
     throughput: result.throughput,
     meanMs: (connections * result.durationMs) / result.count,

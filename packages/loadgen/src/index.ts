@@ -13,9 +13,8 @@
  *
  * @example
  * ```ts
- * import { CpuMeter, runLoad, UNIQUE_ID } from '@medals/loadgen';
+ * import { runLoad, UNIQUE_ID } from '@medals/loadgen';
  *
- * const meter = CpuMeter.start([serverPid]);
  * const result = await runLoad({
  *   url: 'http://127.0.0.1:8080',
  *   requests: [
@@ -29,8 +28,9 @@
  *   connections: 20,
  *   durationMs: 5_000,
  *   warmupMs: 1_000,
+ *   serverPids: [serverPid],
  * });
- * console.log(result.throughput, result.latency.p99, meter.stop(result.count));
+ * console.log(result.throughput, result.latency.p99, result.servers);
  * ```
  */
 export { runLoad } from './run-load';

@@ -46,6 +46,13 @@ export interface LoadOptions {
    */
   readonly cpus?: string;
   /**
+   * Server processes to measure CPU per request of, by pid (with a label
+   * if given): their user + system time from the start of the measured
+   * window to its end, divided by the responses, in `result.servers`
+   * (Linux `/proc`). Default: none.
+   */
+  readonly serverPids?: readonly (number | { readonly pid: number; readonly label: string })[];
+  /**
    * Reject with {@link RequestsFailedError} when any request got a non-2xx
    * answer, timed out or went unanswered, or a socket failed. Default
    * false: errors are counted in the result.
@@ -70,6 +77,7 @@ export interface ResolvedLoadOptions {
   readonly pipelining: number;
   readonly requestTimeoutMs: number;
   readonly cpus?: string;
+  readonly serverPids: readonly (number | { readonly pid: number; readonly label: string })[];
   readonly failOnErrors: boolean;
 }
 
@@ -149,6 +157,9 @@ export function resolveLoadOptions(options: LoadOptions): ResolvedLoadOptions {
   if (count !== undefined && count < workers) {
     throw new RangeError(`count (${count}) must be at least the number of workers (${workers})`);
   }
+  for (const server of options.serverPids ?? []) {
+    positiveInteger(typeof server === 'number' ? server : server?.pid, 'serverPids: a pid');
+  }
   if (options.cpus !== undefined && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(options.cpus)) {
     throw new TypeError(`cpus must be a CPU list such as 0 or 1-3, got ${options.cpus}`);
   }
@@ -168,6 +179,7 @@ export function resolveLoadOptions(options: LoadOptions): ResolvedLoadOptions {
     pipelining,
     requestTimeoutMs,
     cpus: options.cpus,
+    serverPids: options.serverPids ?? [],
     failOnErrors: options.failOnErrors ?? false,
   };
 }

@@ -1,4 +1,5 @@
 import type { LatencySummary } from './latency-histogram';
+import type { ProcessCpuPerRequest } from './process-cpu';
 
 /** One worker process of a run: where the load came from. */
 export interface GeneratorProcess {
@@ -38,6 +39,11 @@ export interface LoadResult {
     /** Measured requests that got no response (lost with a connection or a timeout). */
     readonly unanswered: number;
   };
+  /**
+   * With `serverPids`: each server process's CPU time over the measured
+   * window, and per response.
+   */
+  readonly servers?: readonly ProcessCpuPerRequest[];
   /** The generator itself: its processes, their placement and what they cost. */
   readonly generator: {
     /** The process that called {@link runLoad}; it only coordinates. */

@@ -1,7 +1,7 @@
 /**
  * Entry point of a load worker process, forked by `runLoad`: it gets its
- * plan over IPC, opens its connections, says it is ready, runs when told
- * and sends back what it measured. It exits when the coordinator
+ * plan over IPC, opens its connections, says it is ready, runs when told,
+ * says when its measured window starts and sends back what it measured. It exits when the coordinator
  * disconnects, so a coordinator that dies takes its workers with it.
  */
 import { WorkerLoad } from './worker-load';
@@ -27,7 +27,9 @@ process.on('message', (message: CoordinatorMessage) => {
     }
     load.connect().then(() => reply({ type: 'ready' }), fail);
   } else if (message.type === 'start' && load) {
-    load.run().then((report) => reply({ type: 'report', report }), fail);
+    load
+      .run(() => reply({ type: 'measuring' }))
+      .then((report) => reply({ type: 'report', report }), fail);
   }
 });
 process.on('disconnect', () => process.exit(0));

@@ -4,6 +4,7 @@ import { randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pinProcess } from './cpu-affinity';
+import { CpuMeter } from './process-cpu';
 import { RequestsFailedError } from './errors';
 import { decodeHistogram, newLatencyHistogram, summarizeLatency } from './latency-histogram';
 import { resolveLoadOptions } from './load-options';
@@ -41,8 +42,16 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     plans.forEach((plan, i) => workers[i].send({ type: 'plan', plan }));
     await Promise.all(workers.map((worker) => worker.next('ready')));
     for (const worker of workers) worker.send({ type: 'start' });
+    const measuring = workers.map((worker) => worker.next('measuring'));
+    // A failure rejects the race and the Promise.all below alike: once is enough.
+    for (const started of measuring) started.catch(() => undefined);
+    await Promise.race(measuring);
+    // The servers' CPU time counts from the measured window on, as the requests do.
+    const meter =
+      resolved.serverPids.length === 0 ? undefined : CpuMeter.start(resolved.serverPids);
+    await Promise.all(measuring);
     const reports = await Promise.all(workers.map((worker) => worker.next('report')));
-    const result = mergeReports(resolved, reports);
+    const result = mergeReports(resolved, reports, meter);
     const { non2xx, socketErrors, timeouts, unanswered } = result.errors;
     if (resolved.failOnErrors && non2xx + socketErrors + timeouts + unanswered > 0) {
       throw new RequestsFailedError(result);
@@ -84,7 +93,11 @@ function planWorkers(options: ResolvedLoadOptions): WorkerPlan[] {
   }));
 }
 
-function mergeReports(options: ResolvedLoadOptions, reports: WorkerReport[]): LoadResult {
+function mergeReports(
+  options: ResolvedLoadOptions,
+  reports: WorkerReport[],
+  meter: CpuMeter | undefined,
+): LoadResult {
   const histogram = newLatencyHistogram();
   const statuses: Record<string, number> = {};
   let sent = 0;
@@ -126,6 +139,7 @@ function mergeReports(options: ResolvedLoadOptions, reports: WorkerReport[]): Lo
     latency: summarizeLatency(histogram, latencySumMs, count),
     statuses,
     errors: { non2xx, socketErrors, timeouts, unanswered },
+    ...(meter === undefined || count === 0 ? {} : { servers: meter.stop(count) }),
     generator: {
       coordinatorPid: process.pid,
       workers: reports.map((r) => ({
@@ -201,9 +215,9 @@ class WorkerProcess {
    *
    * @throws Error if the worker reports a failure or exits first
    */
-  next(type: 'ready'): Promise<void>;
+  next(type: 'ready' | 'measuring'): Promise<void>;
   next(type: 'report'): Promise<WorkerReport>;
-  next(type: 'ready' | 'report'): Promise<void | WorkerReport> {
+  next(type: 'ready' | 'measuring' | 'report'): Promise<void | WorkerReport> {
     return new Promise((resolve, reject) => {
       const take = (message: WorkerMessage): void => {
         this.#waiter = undefined;

@@ -88,8 +88,13 @@ export class WorkerLoad implements ConnectionListener {
     });
   }
 
-  /** Runs the warm-up and the measured window; resolves once every measured request is settled. */
-  run(): Promise<WorkerReport> {
+  /**
+   * Runs the warm-up and the measured window; resolves once every measured
+   * request is settled.
+   *
+   * @param onMeasuring called as the measured window starts
+   */
+  run(onMeasuring: () => void = () => undefined): Promise<WorkerReport> {
     const plan = this.#plan;
     return new Promise((resolve) => {
       this.#onFinished = resolve;
@@ -111,6 +116,7 @@ export class WorkerLoad implements ConnectionListener {
       }
       this.#later(this.#measureStartMs - now, () => {
         this.#cpuAtMeasureStart = process.cpuUsage();
+        onMeasuring();
       });
       const checkEvery = Math.min(TIMEOUT_CHECK_MS, plan.requestTimeoutMs / 4);
       this.#timers.push(setInterval(() => this.#checkTimeouts(), checkEvery));

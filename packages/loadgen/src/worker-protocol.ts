@@ -59,5 +59,7 @@ export type CoordinatorMessage = { type: 'plan'; plan: WorkerPlan } | { type: 's
 /** Worker to coordinator. */
 export type WorkerMessage =
   | { type: 'ready' }
+  /** The measured window starts (the warm-up is over). */
+  | { type: 'measuring' }
   | { type: 'report'; report: WorkerReport }
   | { type: 'failed'; message: string };

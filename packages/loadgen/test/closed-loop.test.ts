@@ -54,6 +54,7 @@ describe('closed loop', () => {
       connections: 2,
       workers: 2,
       count: 100,
+      serverPids: [{ pid: server.pid, label: 'test server' }],
     });
     const pids = result.generator.workers.map((w) => w.pid);
     expect(new Set(pids).size).toBe(2);
@@ -68,5 +69,11 @@ describe('closed loop', () => {
       (result.generator.cpuMs * 1000) / result.count,
       6,
     );
+    if (process.platform === 'linux') {
+      const [measured] = result.servers ?? [];
+      expect(measured).toMatchObject({ pid: server.pid, label: 'test server' });
+      expect(measured.cpuMs).toBeGreaterThanOrEqual(0);
+      expect(measured.usPerRequest).toBeCloseTo((measured.cpuMs * 1000) / result.count, 6);
+    }
   });
 });

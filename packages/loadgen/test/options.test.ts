@@ -33,6 +33,7 @@ describe('runLoad options and failures', () => {
       [{ connections: 2, workers: 3 }, /must not exceed connections/],
       [{ pipelining: 0 }, /pipelining/],
       [{ cpus: 'all' }, /CPU list/],
+      [{ serverPids: [0] }, /serverPids/],
     ];
     for (const [change, message] of bad) {
       await expect(runLoad({ ...base, ...change } as LoadOptions)).rejects.toThrow(message);

@@ -1,0 +1,59 @@
+import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64 } from 'hdr-histogram-js';
+import type { Histogram } from 'hdr-histogram-js';
+
+/**
+ * Latencies are recorded in whole microseconds, three significant digits
+ * (HdrHistogram's usual setting: every value within 0.1%).
+ */
+export function newLatencyHistogram(): Histogram {
+  return build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+    autoResize: true,
+  });
+}
+
+/** A histogram in HdrHistogram's compressed base64 form, to cross a process boundary. */
+export function encodeHistogram(histogram: Histogram): string {
+  return encodeIntoCompressedBase64(histogram);
+}
+
+/** The histogram {@link encodeHistogram} encoded. */
+export function decodeHistogram(encoded: string): Histogram {
+  return decodeFromCompressedBase64(encoded);
+}
+
+/** Latency figures of a run, in milliseconds. */
+export interface LatencySummary {
+  /** Exact mean (from the sum of the latencies, not the histogram's buckets). */
+  readonly mean: number;
+  readonly min: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+}
+
+/**
+ * Percentiles of `histogram` (in µs) in ms, with the exact mean from
+ * `sumMs` over `count` latencies.
+ */
+export function summarizeLatency(
+  histogram: Histogram,
+  sumMs: number,
+  count: number,
+): LatencySummary {
+  if (count === 0) return { mean: 0, min: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
+  const ms = (us: number): number => us / 1000;
+  return {
+    mean: sumMs / count,
+    min: ms(histogram.minNonZeroValue),
+    p50: ms(histogram.getValueAtPercentile(50)),
+    p90: ms(histogram.getValueAtPercentile(90)),
+    p99: ms(histogram.getValueAtPercentile(99)),
+    p999: ms(histogram.getValueAtPercentile(99.9)),
+    max: ms(histogram.maxValue),
+  };
+}

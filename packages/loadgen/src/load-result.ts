@@ -1,0 +1,66 @@
+import type { LatencySummary } from './latency-histogram';
+import type { ProcessCpuPerRequest } from './process-cpu';
+
+/** One worker process of a run: where the load came from. */
+export interface GeneratorProcess {
+  readonly pid: number;
+  /** CPUs the process was allowed to run on (Linux `Cpus_allowed_list`), `''` where unknown. */
+  readonly cpus: string;
+  /** Its CPU time (user + system) over the measured window, in ms. */
+  readonly cpuMs: number;
+}
+
+/** What {@link runLoad} measured. Latencies in ms. */
+export interface LoadResult {
+  readonly mode: 'closed' | 'open';
+  /** Open loop: the arrival rate asked for, requests per second. */
+  readonly rate?: number;
+  readonly connections: number;
+  readonly pipelining: number;
+  /** Measured requests written. */
+  readonly sent: number;
+  /** Measured responses received, whatever their status. */
+  readonly count: number;
+  /** From the start of the measured window to its last response, in ms. */
+  readonly durationMs: number;
+  /** Responses per second over `durationMs`. */
+  readonly throughput: number;
+  /** From the send (closed loop) or the intended send (open loop) to the whole response. */
+  readonly latency: LatencySummary;
+  /** Responses by status code, e.g. `{ "200": 9000, "503": 12 }`. */
+  readonly statuses: Readonly<Record<string, number>>;
+  readonly errors: {
+    /** Responses with a status outside 200–299. */
+    readonly non2xx: number;
+    /** Connections refused, reset, closed unannounced, or answering what is not HTTP. */
+    readonly socketErrors: number;
+    /** Connections dropped because a request waited past `requestTimeoutMs`. */
+    readonly timeouts: number;
+    /** Measured requests that got no response (lost with a connection or a timeout). */
+    readonly unanswered: number;
+  };
+  /**
+   * With `serverPids`: each server process's CPU time over the measured
+   * window, and per response.
+   */
+  readonly servers?: readonly ProcessCpuPerRequest[];
+  /** The generator itself: its processes, their placement and what they cost. */
+  readonly generator: {
+    /** The process that called {@link runLoad}; it only coordinates. */
+    readonly coordinatorPid: number;
+    readonly workers: readonly GeneratorProcess[];
+    /** Whether the workers were pinned (`cpus` given), and to what. */
+    readonly pinnedTo?: string;
+    /** All workers' CPU time over the measured window, in ms. */
+    readonly cpuMs: number;
+    /** The generator's CPU µs per response: what it costs next to the server it measures. */
+    readonly cpuUsPerRequest: number;
+    /**
+     * Open loop: mean time a request that had a free connection waited for
+     * the generator's timer (Node's timers have 1 ms resolution). It is the
+     * generator's lateness, so it is left out of `latency`; waiting for a
+     * busy connection is not, and counts in full.
+     */
+    readonly timerLagMs?: number;
+  };
+}

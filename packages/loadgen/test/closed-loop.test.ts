@@ -1,0 +1,79 @@
+import { runLoad } from '@medals/loadgen';
+import { startTestServer } from './support/test-server';
+import type { TestServer } from './support/test-server';
+
+/**
+ * The server's injected delay. Loopback and the kernel waking each side add
+ * some 0.3 ms to every request on a busy shared machine, wrk's as much as
+ * ours: the delay is long enough for that to stay well inside the 10%.
+ */
+const DELAY_MS = 10;
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer(DELAY_MS);
+});
+afterAll(() => server.stop());
+
+describe('closed loop', () => {
+  it('sends exactly the measured count, the warm-up apart, and the server sees exactly those', async () => {
+    const before = await server.stats();
+    const result = await runLoad({
+      url: server.url,
+      requests: [{ method: 'GET', path: '/length' }],
+      connections: 4,
+      workers: 2,
+      count: 400,
+    });
+    const after = await server.stats();
+    expect(result.sent).toBe(400);
+    expect(result.count).toBe(400);
+    expect(result.statuses).toEqual({ '200': 400 });
+    expect(result.errors).toEqual({ non2xx: 0, socketErrors: 0, timeouts: 0, unanswered: 0 });
+    expect(after.requests - before.requests).toBe(400);
+  });
+
+  it('measures the server’s injected delay: p50 within 10% of it', async () => {
+    const result = await runLoad({
+      url: server.url,
+      requests: [{ method: 'GET', path: '/length' }],
+      connections: 2,
+      count: 200,
+      warmupMs: 200,
+    });
+    expect(result.count).toBe(200);
+    expect(result.latency.p50).toBeGreaterThanOrEqual(DELAY_MS);
+    expect(result.latency.p50).toBeLessThanOrEqual(DELAY_MS * 1.1);
+    expect(result.latency.min).toBeGreaterThanOrEqual(DELAY_MS);
+  });
+
+  it('says where the load came from: its worker processes, their CPUs and CPU time', async () => {
+    const result = await runLoad({
+      url: server.url,
+      requests: [{ method: 'GET', path: '/length' }],
+      connections: 2,
+      workers: 2,
+      count: 100,
+      serverPids: [{ pid: server.pid, label: 'test server' }],
+    });
+    const pids = result.generator.workers.map((w) => w.pid);
+    expect(new Set(pids).size).toBe(2);
+    expect(pids).not.toContain(process.pid);
+    expect(pids).not.toContain(server.pid);
+    expect(result.generator.coordinatorPid).toBe(process.pid);
+    for (const worker of result.generator.workers) {
+      if (process.platform === 'linux') expect(worker.cpus).toMatch(/^\d+([-,]\d+)*$/);
+      expect(worker.cpuMs).toBeGreaterThanOrEqual(0);
+    }
+    expect(result.generator.cpuUsPerRequest).toBeCloseTo(
+      (result.generator.cpuMs * 1000) / result.count,
+      6,
+    );
+    if (process.platform === 'linux') {
+      const [measured] = result.servers ?? [];
+      expect(measured).toMatchObject({ pid: server.pid, label: 'test server' });
+      expect(measured.cpuMs).toBeGreaterThanOrEqual(0);
+      expect(measured.usPerRequest).toBeCloseTo((measured.cpuMs * 1000) / result.count, 6);
+    }
+  });
+});

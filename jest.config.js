@@ -21,4 +21,6 @@ module.exports = {
   // Fixed fast-check seed: the property tests are deterministic (see jest.setup.js).
   setupFiles: ['<rootDir>/jest.setup.js'],
   testTimeout: 30000,
+  // Both cores of the project's 2-core machines: jest's default (cores − 1) would run one file at a time.
+  maxWorkers: 2,
 };

@@ -5,9 +5,11 @@ import type { TestServer } from './support/test-server';
 /**
  * The server's injected delay. Loopback and the kernel waking each side add
  * some 0.3 ms to every request on a busy shared machine, wrk's as much as
- * ours: the delay is long enough for that to stay well inside the 10%.
+ * ours, and a server timer fires a millisecond or more late while the rest
+ * of `npm test` loads both cores: the delay is long enough for that to stay
+ * well inside the 10% (10 ms was seen at 11.1 under the whole suite).
  */
-const DELAY_MS = 10;
+const DELAY_MS = 25;
 let server: TestServer;
 
 beforeAll(async () => {
@@ -37,11 +39,11 @@ describe('closed loop', () => {
     const result = await runLoad({
       url: server.url,
       requests: [{ method: 'GET', path: '/length' }],
-      connections: 2,
-      count: 200,
+      connections: 4,
+      count: 160,
       warmupMs: 200,
     });
-    expect(result.count).toBe(200);
+    expect(result.count).toBe(160);
     expect(result.latency.p50).toBeGreaterThanOrEqual(DELAY_MS);
     expect(result.latency.p50).toBeLessThanOrEqual(DELAY_MS * 1.1);
     expect(result.latency.min).toBeGreaterThanOrEqual(DELAY_MS);

@@ -1,16 +1,11 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { NodeId, Transport } from '@medals/core';
 import { JsonCodec, derivePeerKeys } from '@medals/core';
 import { HttpTransport } from '@medals/transport-http';
 import { TcpTransport } from '@medals/transport-tcp';
-import { readClusterFile } from '../../src/cli/cluster-file';
 import type { ClusterFile } from '../../src/cli/cluster-file';
-import { cliPath, goldOf, requireBuiltCli, waitFor } from './support';
+import { goldOf, startClusterProcess } from './support';
+import type { ClusterProcess } from './support';
 
 jest.setTimeout(60_000);
 
@@ -30,50 +25,23 @@ interface Intruder {
   readonly peerKeys?: Record<NodeId, string>;
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 describe.each(['tcp', 'http'] as const)('intruders at the db, over %s', (transport) => {
   const secret = randomBytes(32).toString('base64url');
-  let dir: string;
-  let child: ChildProcess;
-  let output = '';
+  let cluster: ClusterProcess;
   let file: ClusterFile;
   let frontEnd: string;
 
   beforeAll(async () => {
-    requireBuiltCli();
-    dir = mkdtempSync(join(tmpdir(), 'medals-intruders-'));
-    child = spawn(
-      process.execPath,
-      [cliPath, 'cluster', '--port', '0', '--store', 'memory', '--transport', transport],
-      {
-        cwd: dir,
-        env: { ...process.env, MEDALS_SECRET: secret, MEDALS_CACOFONIX_TOKEN: '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+    cluster = await startClusterProcess(
+      ['--port', '0', '--store', 'memory', '--transport', transport],
+      { MEDALS_SECRET: secret },
     );
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const path = join(dir, '.medals/cluster.json');
-    file = await waitFor(
-      'the cluster file',
-      () => (existsSync(path) ? readClusterFile(path) : undefined),
-      30_000,
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}\n${output}`);
-    });
+    file = cluster.file;
     // Read through fe2: a write that claims to come from fe1 leaves fe1's own cache to fe1.
     frontEnd = file.frontEnds.find((fe) => fe.id === 'fe2')!.url;
   });
 
-  afterAll(async () => {
-    child.kill('SIGTERM');
-    await exited(child);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cluster.stop());
 
   /** Asks the db, as `intruder`, to add a gold medal to Gaul; resolves with the error, or undefined if it was accepted. */
   async function attack(intruder: Intruder): Promise<Error | undefined> {
@@ -137,10 +105,11 @@ describe.each(['tcp', 'http'] as const)('intruders at the db, over %s', (transpo
   });
 
   it('the db logged each refusal', () => {
-    const refusals = output
+    const refusals = cluster
+      .output()
       .split('\n')
       .filter((line) => /\bdb\b/.test(line) && /ERR_AUTH|refus|authenticat/i.test(line));
     expect(refusals.length).toBeGreaterThanOrEqual(4);
-    expect(output).not.toContain(secret);
+    expect(cluster.output()).not.toContain(secret);
   });
 });

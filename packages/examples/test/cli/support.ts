@@ -1,6 +1,11 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readClusterFile } from '../../src/cli/cluster-file';
+import type { ClusterFile } from '../../src/cli/cluster-file';
 import { defaultCliPath } from '../../src/cli/node-process-group';
 import { defaultServiceOptions, OlympicClient } from '../../src/service';
 import type { RaffleView, ServiceOptions } from '../../src/service';
@@ -27,7 +32,9 @@ export function testOptions(overrides: Partial<ServiceOptions> = {}): ServiceOpt
   };
 }
 
-export { waitFor } from '../wait-for';
+import { waitFor } from '../wait-for';
+
+export { waitFor };
 
 /** Whether a process with `pid` exists. */
 export function alive(pid: number): boolean {
@@ -93,4 +100,51 @@ export function goldOf(url: string): Promise<number> {
 /** A front-end's `/status`. */
 export function statusOf(url: string, timeoutMs = 2_000): Promise<Record<string, unknown>> {
   return askFrontEnd(url, (client) => client.status(), timeoutMs);
+}
+
+/** A `medals cluster` process started by a test, once its cluster file is written. */
+export interface ClusterProcess {
+  readonly child: ChildProcess;
+  readonly file: ClusterFile;
+  /** Everything the cluster printed so far. */
+  output(): string;
+  /** Stops it with SIGTERM and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/** Runs `medals cluster args` in a directory of its own with `env` added, and waits for its cluster file. */
+export async function startClusterProcess(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<ClusterProcess> {
+  requireBuiltCli();
+  const dir = mkdtempSync(join(tmpdir(), 'medals-cluster-'));
+  let output = '';
+  const child = spawn(process.execPath, [cliPath, 'cluster', ...args], {
+    cwd: dir,
+    env: { ...process.env, MEDALS_CACOFONIX_TOKEN: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const path = join(dir, '.medals/cluster.json');
+  try {
+    const file = await waitFor(
+      'the cluster file',
+      () => (existsSync(path) ? readClusterFile(path) : undefined),
+      30_000,
+    );
+    return { child, file, output: () => output, stop };
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\n${output}`, { cause: err });
+  }
 }

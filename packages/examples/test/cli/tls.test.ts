@@ -1,72 +1,35 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { JsonCodec } from '@medals/core';
 import { TcpTransport, tlsFiles } from '@medals/transport-tcp';
 import { TestCertificates } from '../../../transport-tcp/test/helpers/certificates';
 import { OlympicClient } from '../../src/service';
-import { readClusterFile } from '../../src/cli/cluster-file';
 import type { ClusterFile } from '../../src/cli/cluster-file';
-import { cliPath, goldOf, requireBuiltCli, waitFor } from './support';
+import { goldOf, startClusterProcess } from './support';
+import type { ClusterProcess } from './support';
 
 jest.setTimeout(60_000);
 
 describe('medals cluster with TLS between its nodes', () => {
   const secret = randomBytes(32).toString('base64url');
   const certificates = new TestCertificates();
-  let dir: string;
-  let child: ChildProcess;
-  let output = '';
+  let cluster: ClusterProcess;
   let file: ClusterFile;
 
   beforeAll(async () => {
-    requireBuiltCli();
     certificates.authority('ca');
     const node = certificates.issue('node', 'ca');
-    dir = mkdtempSync(join(tmpdir(), 'medals-tls-cluster-'));
-    child = spawn(
-      process.execPath,
+    cluster = await startClusterProcess(
       [
-        cliPath,
-        'cluster',
-        '--port',
-        '0',
-        '--store',
-        'memory',
-        '--tls-cert',
-        node.cert,
-        '--tls-key',
-        node.key,
-        '--tls-ca',
-        node.ca,
+        ...['--port', '0', '--store', 'memory'],
+        ...['--tls-cert', node.cert, '--tls-key', node.key, '--tls-ca', node.ca],
       ],
-      {
-        cwd: dir,
-        env: { ...process.env, MEDALS_SECRET: secret, MEDALS_CACOFONIX_TOKEN: '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+      { MEDALS_SECRET: secret },
     );
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const path = join(dir, '.medals/cluster.json');
-    file = await waitFor(
-      'the cluster file',
-      () => (existsSync(path) ? readClusterFile(path) : undefined),
-      30_000,
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}\n${output}`);
-    });
+    file = cluster.file;
   });
 
   afterAll(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await cluster.stop();
     certificates.remove();
   });
 

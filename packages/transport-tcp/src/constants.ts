@@ -3,7 +3,7 @@
  * refused. Version 2: proofs on pair keys, and sealed (MAC-carrying) frames
  * after an authenticated handshake.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Bytes of the big-endian length that opens every frame. */
 export const FRAME_HEADER_BYTES = 4;

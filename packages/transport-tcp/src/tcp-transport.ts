@@ -28,6 +28,7 @@ import {
   TransportClosedError,
 } from '@medals/core';
 import type { TcpAddress } from './address';
+import { loadFrameHasher } from './frame-auth';
 import { formatTcpAddress, isLoopbackHost, parseTcpAddress } from './address';
 import { reconnectDelay } from './backoff';
 import { Connection } from './connection';
@@ -292,6 +293,8 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
       );
     }
     this.#state = 'starting';
+    // Sealed frames are tagged synchronously, by a hasher made once per process.
+    if (keyring) await loadFrameHasher();
     const server = tls
       ? createTlsServer(tlsServerOptions(tls, handshakeTimeoutMs))
       : createServer({ noDelay: true });

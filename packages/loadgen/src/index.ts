@@ -35,7 +35,7 @@
  */
 export { runLoad } from './run-load';
 export type { LoadOptions } from './load-options';
-export type { GeneratorProcess, LoadResult } from './load-result';
+export type { GeneratorProcess, LoadResult, TargetResult } from './load-result';
 export type { LatencySummary } from './latency-histogram';
 export { UNIQUE_ID } from './request-template';
 export type { RequestSpec } from './request-template';

@@ -44,6 +44,10 @@ const MAX_RECONNECT_DELAY_MS = 500;
  * reconnects, after a growing pause if connecting itself fails.
  */
 export class LoadConnection {
+  /** Its place among its worker's connections: where the worker keeps its share of the run. */
+  readonly index: number;
+  /** Its server's index in the run's targets: where the worker keeps that server's figures. */
+  readonly targetIndex: number;
   readonly #target: ConnectionTarget;
   readonly #depth: number;
   readonly #listener: ConnectionListener;
@@ -66,7 +70,17 @@ export class LoadConnection {
   #head = 0;
   #inFlight = 0;
 
-  constructor(target: ConnectionTarget, depth: number, listener: ConnectionListener) {
+  /**
+   * @param place the connection's `index` in its worker and its server's `targetIndex` in the run
+   */
+  constructor(
+    target: ConnectionTarget,
+    depth: number,
+    listener: ConnectionListener,
+    place: { readonly index: number; readonly targetIndex: number },
+  ) {
+    this.index = place.index;
+    this.targetIndex = place.targetIndex;
     this.#target = target;
     this.#depth = depth;
     this.#listener = listener;
@@ -75,6 +89,11 @@ export class LoadConnection {
     this.#measured = new Uint8Array(depth);
     this.#noBody = new Uint8Array(depth);
     this.#parser = this.#newParser();
+  }
+
+  /** The server it connects to. */
+  get target(): ConnectionTarget {
+    return this.#target;
   }
 
   /** Requests written and not yet answered. */

@@ -3,8 +3,15 @@ import type { RequestSpec } from './request-template';
 
 /** A run of {@link runLoad}. */
 export interface LoadOptions {
-  /** The server: `http://host:port` (plain HTTP/1.1; the path, if any, is ignored). */
-  readonly url: string;
+  /**
+   * The server, `http://host:port` (plain HTTP/1.1; the path, if any, is
+   * ignored), or several: connection `j` of the run (numbered from 0
+   * across all workers, worker 0's first) connects to `url[j % url.length]`,
+   * so a list of one URL per connection says where each client goes. Each
+   * server gets its own `Host` header, and its own figures in
+   * `result.targets`. A list must not be longer than `connections`.
+   */
+  readonly url: string | readonly string[];
   /**
    * The workload: requests sent in rotation, each worker going through the
    * list in order. Put {@link UNIQUE_ID} where a request needs a value of
@@ -25,9 +32,20 @@ export interface LoadOptions {
   readonly connections?: number;
   /** Measured window in ms. Give exactly one of `durationMs` and `count`. */
   readonly durationMs?: number;
-  /** Measured requests in all. Give exactly one of `durationMs` and `count`. */
+  /**
+   * Measured requests in all. Give exactly one of `durationMs` and `count`.
+   * Closed loop: each connection sends its own share, one request at a
+   * time (N clients making k requests each): `count / connections`, the
+   * first `count % connections` connections one more, then it stops. Open
+   * loop: the schedule has `count` arrivals, sent on whichever connection
+   * is free.
+   */
   readonly count?: number;
-  /** Load before the measured window that is not measured, in ms. Default 0. */
+  /**
+   * Load before the measured window that is not measured, in ms. Default 0.
+   * In a closed loop bounded by `count`, each connection's warm-up requests
+   * come before its share.
+   */
   readonly warmupMs?: number;
   /** Worker processes sharing the connections (and the rate). Default 1. */
   readonly workers?: number;
@@ -60,11 +78,22 @@ export interface LoadOptions {
   readonly failOnErrors?: boolean;
 }
 
-/** The options checked, with their defaults, and the target resolved. */
-export interface ResolvedLoadOptions {
+/** One server of a run, its URL checked and taken apart. */
+export interface LoadTarget {
+  /** The URL as the caller gave it. */
+  readonly url: string;
   readonly host: string;
   readonly port: number;
+  /** `Host` header value for requests that do not set one. */
   readonly hostHeader: string;
+}
+
+/** The options checked, with their defaults, and the targets resolved. */
+export interface ResolvedLoadOptions {
+  /** The distinct URLs of `url`, in first-seen order. */
+  readonly targets: readonly LoadTarget[];
+  /** For connection `j` of the run, the index in `targets` of the server it connects to. */
+  readonly connectionTargets: readonly number[];
   readonly requests: readonly RequestSpec[];
   readonly mode: 'closed' | 'open';
   readonly rate?: number;
@@ -101,14 +130,13 @@ function nonNegative(value: unknown, name: string): number {
  * @throws TypeError or RangeError saying which option is wrong
  */
 export function resolveLoadOptions(options: LoadOptions): ResolvedLoadOptions {
-  let url: URL;
-  try {
-    url = new URL(options.url);
-  } catch {
-    throw new TypeError(`url must be an absolute http:// URL, got ${options.url}`);
-  }
-  if (url.protocol !== 'http:') {
-    throw new TypeError(`url must be http:// (plain HTTP/1.1), got ${url.protocol}`);
+  const urls = urlList(options.url);
+  const targets: LoadTarget[] = [];
+  const targetOfUrl = new Map<string, number>();
+  for (const [i, url] of urls.entries()) {
+    if (targetOfUrl.has(url)) continue;
+    targetOfUrl.set(url, targets.length);
+    targets.push(parseTarget(url, typeof options.url === 'string' ? 'url' : `url[${i}]`));
   }
   if (!Array.isArray(options.requests) || options.requests.length === 0) {
     throw new TypeError('requests must list at least one request');
@@ -122,6 +150,12 @@ export function resolveLoadOptions(options: LoadOptions): ResolvedLoadOptions {
   const workers = positiveInteger(options.workers ?? 1, 'workers');
   if (workers > connections) {
     throw new RangeError(`workers (${workers}) must not exceed connections (${connections})`);
+  }
+  if (urls.length > connections) {
+    throw new RangeError(
+      `url lists ${urls.length} servers but the run has ${connections} connections: ` +
+        'some would get none (set connections)',
+    );
   }
   const pipelining = positiveInteger(options.pipelining ?? 1, 'pipelining');
   const warmupMs = nonNegative(options.warmupMs ?? 0, 'warmupMs');
@@ -154,7 +188,8 @@ export function resolveLoadOptions(options: LoadOptions): ResolvedLoadOptions {
       "rate is for mode 'open'; a closed loop runs as fast as the server answers",
     );
   }
-  if (count !== undefined && count < workers) {
+  // A closed loop splits count by connection, and a worker whose connections have no share idles.
+  if (mode === 'open' && (count as number) < workers) {
     throw new RangeError(`count (${count}) must be at least the number of workers (${workers})`);
   }
   for (const server of options.serverPids ?? []) {
@@ -163,11 +198,12 @@ export function resolveLoadOptions(options: LoadOptions): ResolvedLoadOptions {
   if (options.cpus !== undefined && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(options.cpus)) {
     throw new TypeError(`cpus must be a CPU list such as 0 or 1-3, got ${options.cpus}`);
   }
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   return {
-    host,
-    port: url.port === '' ? 80 : Number(url.port),
-    hostHeader: url.host,
+    targets,
+    connectionTargets: Array.from(
+      { length: connections },
+      (_, j) => targetOfUrl.get(urls[j % urls.length]) as number,
+    ),
     requests: options.requests,
     mode,
     rate,
@@ -181,5 +217,39 @@ export function resolveLoadOptions(options: LoadOptions): ResolvedLoadOptions {
     cpus: options.cpus,
     serverPids: options.serverPids ?? [],
     failOnErrors: options.failOnErrors ?? false,
+  };
+}
+
+/** `url` as a non-empty list of strings. */
+function urlList(url: unknown): readonly string[] {
+  if (typeof url === 'string') return [url];
+  if (!Array.isArray(url)) {
+    throw new TypeError(`url must be an http:// URL or a list of them, got ${String(url)}`);
+  }
+  if (url.length === 0) throw new TypeError('url must list at least one http:// URL');
+  url.forEach((entry: unknown, i) => {
+    if (typeof entry !== 'string') {
+      throw new TypeError(`url[${i}] must be an http:// URL, got ${String(entry)}`);
+    }
+  });
+  return url as readonly string[];
+}
+
+/** Takes an absolute http:// URL apart into where to connect and what `Host` to send. */
+function parseTarget(text: string, where: string): LoadTarget {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new TypeError(`${where} must be an absolute http:// URL, got ${text}`);
+  }
+  if (url.protocol !== 'http:') {
+    throw new TypeError(`${where} must be http:// (plain HTTP/1.1), got ${url.protocol}`);
+  }
+  return {
+    url: text,
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port === '' ? 80 : Number(url.port),
+    hostHeader: url.host,
   };
 }

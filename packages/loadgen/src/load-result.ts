@@ -10,6 +10,25 @@ export interface GeneratorProcess {
   readonly cpuMs: number;
 }
 
+/**
+ * What {@link runLoad} measured of one of its servers (one entry of
+ * `url`). Latencies in ms.
+ */
+export interface TargetResult {
+  /** The URL as given in `url`. */
+  readonly url: string;
+  /** Connections of the run that went to this server. */
+  readonly connections: number;
+  /** Measured requests written to it. */
+  readonly sent: number;
+  /** Measured responses it gave, whatever their status. */
+  readonly count: number;
+  /** Its latencies, from its own histogram, merged across workers. */
+  readonly latency: LatencySummary;
+  /** Its responses per second over the run's `durationMs`: the targets' throughputs add up to the run's. */
+  readonly throughput: number;
+}
+
 /** What {@link runLoad} measured. Latencies in ms. */
 export interface LoadResult {
   readonly mode: 'closed' | 'open';
@@ -27,6 +46,11 @@ export interface LoadResult {
   readonly throughput: number;
   /** From the send (closed loop) or the intended send (open loop) to the whole response. */
   readonly latency: LatencySummary;
+  /**
+   * By server: one entry per distinct URL of `url`, in the order first
+   * given (one entry when `url` is a string).
+   */
+  readonly targets: readonly TargetResult[];
   /** Responses by status code, e.g. `{ "200": 9000, "503": 12 }`. */
   readonly statuses: Readonly<Record<string, number>>;
   readonly errors: {

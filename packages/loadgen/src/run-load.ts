@@ -1,9 +1,8 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { pinProcess } from './cpu-affinity';
+import { compiledScript } from './compiled-script';
 import { CpuMeter } from './process-cpu';
 import { RequestsFailedError } from './errors';
 import { decodeHistogram, newLatencyHistogram, summarizeLatency } from './latency-histogram';
@@ -33,7 +32,7 @@ import type {
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const resolved = resolveLoadOptions(options);
   const plans = planWorkers(resolved);
-  const script = workerScript();
+  const script = compiledScript('load-worker.js');
   const workers = plans.map(() => new WorkerProcess(script));
   try {
     if (resolved.cpus !== undefined) {
@@ -70,27 +69,41 @@ function split(total: number, parts: number): number[] {
   );
 }
 
+/**
+ * Each worker's share of the run. Connections are numbered across the run,
+ * worker 0 taking the first ones: connection `j` has target
+ * `connectionTargets[j]` and, in a closed loop bounded by count, the `j`-th
+ * share of the count, whichever worker drives it.
+ */
 function planWorkers(options: ResolvedLoadOptions): WorkerPlan[] {
   const nonce = randomInt(36 ** 6)
     .toString(36)
     .padStart(6, '0');
-  const connections = split(options.connections, options.workers);
-  const counts = options.count === undefined ? undefined : split(options.count, options.workers);
-  return connections.map((workerConnections, i) => ({
-    host: options.host,
-    port: options.port,
-    hostHeader: options.hostHeader,
-    requests: options.requests,
-    idPrefix: (nonce + i.toString(36).padStart(2, '0')).slice(0, UNIQUE_ID_PREFIX_LENGTH),
-    connections: workerConnections,
-    pipelining: options.pipelining,
-    mode: options.mode,
-    rate: options.rate === undefined ? undefined : options.rate / options.workers,
-    count: counts?.[i],
-    durationMs: options.durationMs,
-    warmupMs: options.warmupMs,
-    requestTimeoutMs: options.requestTimeoutMs,
-  }));
+  const connectionCounts =
+    options.mode === 'closed' && options.count !== undefined
+      ? split(options.count, options.connections)
+      : undefined;
+  const openCounts =
+    options.mode === 'open' ? split(options.count as number, options.workers) : undefined;
+  let firstConnection = 0;
+  return split(options.connections, options.workers).map((workerConnections, i) => {
+    const first = firstConnection;
+    firstConnection += workerConnections;
+    return {
+      targets: options.targets.map(({ host, port, hostHeader }) => ({ host, port, hostHeader })),
+      connectionTargets: options.connectionTargets.slice(first, firstConnection),
+      requests: options.requests,
+      idPrefix: (nonce + i.toString(36).padStart(2, '0')).slice(0, UNIQUE_ID_PREFIX_LENGTH),
+      pipelining: options.pipelining,
+      mode: options.mode,
+      rate: options.rate === undefined ? undefined : options.rate / options.workers,
+      count: openCounts?.[i],
+      connectionCounts: connectionCounts?.slice(first, firstConnection),
+      durationMs: options.durationMs,
+      warmupMs: options.warmupMs,
+      requestTimeoutMs: options.requestTimeoutMs,
+    };
+  });
 }
 
 function mergeReports(
@@ -98,11 +111,13 @@ function mergeReports(
   reports: WorkerReport[],
   meter: CpuMeter | undefined,
 ): LoadResult {
-  const histogram = newLatencyHistogram();
+  const targets = options.targets.map(() => ({
+    histogram: newLatencyHistogram(),
+    sent: 0,
+    count: 0,
+    latencySumMs: 0,
+  }));
   const statuses: Record<string, number> = {};
-  let sent = 0;
-  let count = 0;
-  let latencySumMs = 0;
   let socketErrors = 0;
   let timeouts = 0;
   let unanswered = 0;
@@ -110,13 +125,15 @@ function mergeReports(
   let cpuMs = 0;
   let timerLagSumMs = 0;
   for (const report of reports) {
-    histogram.add(decodeHistogram(report.histogram));
+    report.targets.forEach((measured, t) => {
+      targets[t].histogram.add(decodeHistogram(measured.histogram));
+      targets[t].sent += measured.sent;
+      targets[t].count += measured.count;
+      targets[t].latencySumMs += measured.latencySumMs;
+    });
     for (const [status, n] of Object.entries(report.statuses)) {
       statuses[status] = (statuses[status] ?? 0) + n;
     }
-    sent += report.sent;
-    count += report.count;
-    latencySumMs += report.latencySumMs;
     socketErrors += report.socketErrors;
     timeouts += report.timeouts;
     unanswered += report.unanswered;
@@ -124,6 +141,19 @@ function mergeReports(
     cpuMs += report.cpuUserMs + report.cpuSystemMs;
     timerLagSumMs += report.timerLagSumMs;
   }
+  // The run's figures are its targets' together: one histogram per target is all a worker records.
+  const histogram = newLatencyHistogram();
+  let sent = 0;
+  let count = 0;
+  let latencySumMs = 0;
+  for (const target of targets) {
+    histogram.add(target.histogram);
+    sent += target.sent;
+    count += target.count;
+    latencySumMs += target.latencySumMs;
+  }
+  const throughput = (responses: number): number =>
+    elapsedMs === 0 ? 0 : (responses * 1000) / elapsedMs;
   const non2xx = Object.entries(statuses)
     .filter(([status]) => !status.startsWith('2'))
     .reduce((sum, [, n]) => sum + n, 0);
@@ -135,8 +165,16 @@ function mergeReports(
     sent,
     count,
     durationMs: elapsedMs,
-    throughput: elapsedMs === 0 ? 0 : (count * 1000) / elapsedMs,
+    throughput: throughput(count),
     latency: summarizeLatency(histogram, latencySumMs, count),
+    targets: options.targets.map((target, t) => ({
+      url: target.url,
+      connections: options.connectionTargets.filter((of) => of === t).length,
+      sent: targets[t].sent,
+      count: targets[t].count,
+      latency: summarizeLatency(targets[t].histogram, targets[t].latencySumMs, targets[t].count),
+      throughput: throughput(targets[t].count),
+    })),
     statuses,
     errors: { non2xx, socketErrors, timeouts, unanswered },
     ...(meter === undefined || count === 0 ? {} : { servers: meter.stop(count) }),
@@ -153,24 +191,6 @@ function mergeReports(
       ...(options.mode === 'open' ? { timerLagMs: sent === 0 ? 0 : timerLagSumMs / sent } : {}),
     },
   };
-}
-
-/**
- * The compiled worker entry. Beside this file when running from `dist`;
- * from the TypeScript sources (jest), the package's built one.
- */
-function workerScript(): string {
-  const candidates = [
-    join(__dirname, 'load-worker.js'),
-    join(__dirname, '..', 'dist', 'load-worker.js'),
-  ];
-  const found = candidates.find((file) => existsSync(file));
-  if (found === undefined) {
-    throw new Error(
-      `the load worker is not built (looked for ${candidates.join(' and ')}): run \`npm run build\``,
-    );
-  }
-  return found;
 }
 
 /** A worker process and the messages it sends, taken in order. */

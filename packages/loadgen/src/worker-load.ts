@@ -12,8 +12,9 @@ const TIMEOUT_CHECK_MS = 100;
 
 /**
  * One worker's load: its connections, its share of the schedule and what
- * it measures. Closed loop: each connection sends its next request as soon
- * as the previous one is answered. Open loop: request k is due at
+ * it measures, server by server. Closed loop: each connection sends its
+ * next request as soon as the previous one is answered; bounded by count,
+ * each connection sends its own share and stops. Open loop: request k is due at
  * `start + k / rate` whatever happened before, goes out on the first
  * connection with room, and its latency counts from when it was due, so a
  * server stall shows in full in the percentiles (coordinated omission
@@ -21,11 +22,22 @@ const TIMEOUT_CHECK_MS = 100;
  */
 export class WorkerLoad implements ConnectionListener {
   readonly #plan: WorkerPlan;
-  readonly #templates: RequestTemplate[];
+  /** By target (as the plan indexes them): the workload with that server's `Host`; empty where unused. */
+  readonly #templates: RequestTemplate[][];
   readonly #connections: LoadConnection[] = [];
   /** Connections with room for a request, one entry per freed slot (open loop). */
   readonly #free = new ConnectionQueue();
-  readonly #histogram: Histogram = newLatencyHistogram();
+  // What is measured, by target: indexed by a connection's targetIndex, no lookup per response.
+  readonly #histograms: Histogram[];
+  readonly #sent: Float64Array;
+  readonly #count: Float64Array;
+  readonly #latencySumMs: Float64Array;
+  /**
+   * Closed loop bounded by count: measured requests each connection has
+   * yet to send, by connection index, and how many connections have some.
+   */
+  readonly #shareLeft: Float64Array | undefined;
+  #connectionsWithShareLeft = 0;
   readonly #statuses = new Map<number, number>();
   #nextTemplate = 0;
   #requestNumber = 0;
@@ -36,9 +48,6 @@ export class WorkerLoad implements ConnectionListener {
   #sendEndMs = Infinity;
   #lastResponseMs = 0;
   #lastMeasuredResponseMs = 0;
-  #sent = 0;
-  #count = 0;
-  #latencySumMs = 0;
   #socketErrors = 0;
   #timeouts = 0;
   #unanswered = 0;
@@ -57,9 +66,20 @@ export class WorkerLoad implements ConnectionListener {
 
   constructor(plan: WorkerPlan) {
     this.#plan = plan;
-    this.#templates = plan.requests.map(
-      (spec) => new RequestTemplate(spec, plan.hostHeader, plan.idPrefix),
+    const used = new Set(plan.connectionTargets);
+    this.#templates = plan.targets.map((target, t) =>
+      used.has(t)
+        ? plan.requests.map((spec) => new RequestTemplate(spec, target.hostHeader, plan.idPrefix))
+        : [],
     );
+    this.#histograms = plan.targets.map(() => newLatencyHistogram());
+    this.#sent = new Float64Array(plan.targets.length);
+    this.#count = new Float64Array(plan.targets.length);
+    this.#latencySumMs = new Float64Array(plan.targets.length);
+    if (plan.connectionCounts !== undefined) {
+      this.#shareLeft = Float64Array.from(plan.connectionCounts);
+      this.#connectionsWithShareLeft = plan.connectionCounts.filter((n) => n > 0).length;
+    }
   }
 
   /**
@@ -75,13 +95,18 @@ export class WorkerLoad implements ConnectionListener {
           this.#onConnected = undefined;
           this.#stopConnections();
           reject(error);
-        } else if (++up === this.#plan.connections) {
+        } else if (++up === this.#plan.connectionTargets.length) {
           this.#onConnected = undefined;
           resolve();
         }
       };
-      for (let i = 0; i < this.#plan.connections; i++) {
-        const connection = new LoadConnection(this.#plan, this.#plan.pipelining, this);
+      for (const [index, targetIndex] of this.#plan.connectionTargets.entries()) {
+        const connection = new LoadConnection(
+          this.#plan.targets[targetIndex],
+          this.#plan.pipelining,
+          this,
+          { index, targetIndex },
+        );
         this.#connections.push(connection);
         connection.open();
       }
@@ -117,6 +142,10 @@ export class WorkerLoad implements ConnectionListener {
       this.#later(this.#measureStartMs - now, () => {
         this.#cpuAtMeasureStart = process.cpuUsage();
         onMeasuring();
+        // Bounded by count with no share for any of this worker's connections: nothing to measure.
+        if (this.#shareLeft !== undefined && this.#connectionsWithShareLeft === 0) {
+          this.#stopSending();
+        }
       });
       const checkEvery = Math.min(TIMEOUT_CHECK_MS, plan.requestTimeoutMs / 4);
       this.#timers.push(setInterval(() => this.#checkTimeouts(), checkEvery));
@@ -151,22 +180,20 @@ export class WorkerLoad implements ConnectionListener {
     this.#inResponse = false;
     if (measured) {
       const latencyMs = now - startMs;
-      this.#histogram.recordValue(Math.round(latencyMs * 1000));
-      this.#latencySumMs += latencyMs;
-      this.#count++;
+      const target = connection.targetIndex;
+      this.#histograms[target].recordValue(Math.round(latencyMs * 1000));
+      this.#latencySumMs[target] += latencyMs;
+      this.#count[target]++;
       this.#statuses.set(status, (this.#statuses.get(status) ?? 0) + 1);
       this.#lastMeasuredResponseMs = now;
     }
     if (this.#sendingDone) this.#finishIfSettled();
   }
 
-  onBroken(_connection: LoadConnection, reason: BreakReason, lostMeasured: number): void {
+  onBroken(connection: LoadConnection, reason: BreakReason, lostMeasured: number): void {
     if (this.#onConnected) {
-      this.#onConnected(
-        new Error(
-          `could not connect to ${this.#plan.host}:${this.#plan.port} before the run started`,
-        ),
-      );
+      const { host, port } = connection.target;
+      this.#onConnected(new Error(`could not connect to ${host}:${port} before the run started`));
       return;
     }
     if (reason === 'error') this.#socketErrors++;
@@ -175,19 +202,33 @@ export class WorkerLoad implements ConnectionListener {
     if (this.#sendingDone) this.#finishIfSettled();
   }
 
-  /** Closed loop: keeps `connection` as full as pipelining allows while there is work. */
+  /**
+   * Closed loop: keeps `connection` as full as pipelining allows while it
+   * has work: until the window closes or, bounded by count, until it has
+   * sent its share (the worker stops once every connection has).
+   */
   #fill(connection: LoadConnection): void {
+    const shareLeft = this.#shareLeft;
     while (connection.canSend && !this.#sendingDone) {
       const now = performance.now();
       const measured = now >= this.#measureStartMs;
+      let lastShare = false;
       if (measured) {
-        if (now >= this.#sendEndMs || this.#sent === this.#plan.count) {
+        if (now >= this.#sendEndMs) {
           this.#stopSending();
           return;
         }
-        this.#sent++;
+        if (shareLeft !== undefined) {
+          const left = shareLeft[connection.index];
+          if (left === 0) return;
+          shareLeft[connection.index] = left - 1;
+          lastShare = left === 1 && --this.#connectionsWithShareLeft === 0;
+        }
+        this.#sent[connection.targetIndex]++;
       }
-      connection.send(this.#takeTemplate(), this.#requestNumber++, now, measured);
+      connection.send(this.#takeTemplate(connection), this.#requestNumber++, now, measured);
+      // After the send, so the worker finishes once that last request is answered.
+      if (lastShare) this.#stopSending();
     }
   }
 
@@ -219,18 +260,24 @@ export class WorkerLoad implements ConnectionListener {
       const lagMs = Math.max(0, now - Math.max(dueMs, this.#free.takenFreeSinceMs));
       const measured = this.#nextDue >= this.#firstMeasured;
       if (measured) {
-        this.#sent++;
+        this.#sent[connection.targetIndex]++;
         this.#timerLagSumMs += lagMs;
       }
-      connection.send(this.#takeTemplate(), this.#requestNumber++, dueMs + lagMs, measured);
+      connection.send(
+        this.#takeTemplate(connection),
+        this.#requestNumber++,
+        dueMs + lagMs,
+        measured,
+      );
       this.#nextDue++;
     }
     this.#stopSending();
   }
 
-  #takeTemplate(): RequestTemplate {
-    const template = this.#templates[this.#nextTemplate];
-    this.#nextTemplate = (this.#nextTemplate + 1) % this.#templates.length;
+  /** The workload's next request, as written for `connection`'s server. */
+  #takeTemplate(connection: LoadConnection): RequestTemplate {
+    const template = this.#templates[connection.targetIndex][this.#nextTemplate];
+    this.#nextTemplate = (this.#nextTemplate + 1) % this.#plan.requests.length;
     return template;
   }
 
@@ -270,20 +317,22 @@ export class WorkerLoad implements ConnectionListener {
     const cpu = process.cpuUsage(this.#cpuAtMeasureStart);
     const finish = this.#onFinished;
     this.#onFinished = undefined;
+    const count = this.#count.reduce((sum, n) => sum + n, 0);
     finish?.({
       pid: process.pid,
       cpus: readCpuAffinity(process.pid),
-      sent: this.#sent,
-      count: this.#count,
-      latencySumMs: this.#latencySumMs,
-      histogram: encodeHistogram(this.#histogram),
+      targets: this.#histograms.map((histogram, t) => ({
+        sent: this.#sent[t],
+        count: this.#count[t],
+        latencySumMs: this.#latencySumMs[t],
+        histogram: encodeHistogram(histogram),
+      })),
       statuses: Object.fromEntries(this.#statuses),
       socketErrors: this.#socketErrors,
       timeouts: this.#timeouts,
       unanswered: this.#unanswered,
       timerLagSumMs: this.#timerLagSumMs,
-      elapsedMs:
-        this.#count === 0 ? 0 : Math.max(0, this.#lastMeasuredResponseMs - this.#measureStartMs),
+      elapsedMs: count === 0 ? 0 : Math.max(0, this.#lastMeasuredResponseMs - this.#measureStartMs),
       cpuUserMs: cpu.user / 1000,
       cpuSystemMs: cpu.system / 1000,
     });

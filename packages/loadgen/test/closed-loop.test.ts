@@ -33,6 +33,17 @@ describe('closed loop', () => {
     expect(result.statuses).toEqual({ '200': 400 });
     expect(result.errors).toEqual({ non2xx: 0, socketErrors: 0, timeouts: 0, unanswered: 0 });
     expect(after.requests - before.requests).toBe(400);
+    // One server: its figures are the run's.
+    expect(result.targets).toEqual([
+      {
+        url: server.url,
+        connections: 4,
+        sent: 400,
+        count: 400,
+        latency: result.latency,
+        throughput: result.throughput,
+      },
+    ]);
   });
 
   it('measures the server’s injected delay: p50 within 10% of it', async () => {

@@ -40,6 +40,27 @@ describe('runLoad options and failures', () => {
     }
   });
 
+  it('refuses a url list that is empty, holds anything but absolute http:// URLs, or outnumbers the connections', async () => {
+    const bad: [unknown, ErrorConstructor, RegExp][] = [
+      [[], TypeError, /url must list at least one http:\/\/ URL/],
+      [['http://127.0.0.1:1', 'https://127.0.0.1:2'], TypeError, /url\[1\] must be http:\/\//],
+      [['http://127.0.0.1:1', '/relative'], TypeError, /url\[1\] must be an absolute http/],
+      [['http://127.0.0.1:1', 8080], TypeError, /url\[1\] must be an http:\/\/ URL, got 8080/],
+      [8080, TypeError, /url must be an http:\/\/ URL or a list of them/],
+      [undefined, TypeError, /url must be/],
+      [
+        Array.from({ length: 11 }, (_, i) => `http://127.0.0.1:${i + 1}`),
+        RangeError,
+        /url lists 11 servers but the run has 10 connections/,
+      ],
+    ];
+    for (const [url, type, message] of bad) {
+      const run = runLoad({ ...base, url } as LoadOptions);
+      await expect(run).rejects.toThrow(type);
+      await expect(run).rejects.toThrow(message);
+    }
+  });
+
   it('fails with the address when it cannot connect', async () => {
     const port = await closedPort();
     await expect(runLoad({ ...base, url: `http://127.0.0.1:${port}` })).rejects.toThrow(

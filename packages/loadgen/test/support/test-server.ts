@@ -8,13 +8,23 @@ export interface TestServer {
   readonly pid: number;
   /** Holds every answer for `ms`, starting at the `afterRequests`-th request from now. */
   stall(afterRequests: number, ms: number): void;
-  /** Requests the server has received, and the Idempotency-Key headers among them. */
-  stats(): Promise<{ requests: number; keys: string[] }>;
+  /** What the server has received since it started. */
+  stats(): Promise<TestServerStats>;
   stop(): Promise<void>;
 }
 
-type ServerMessage =
-  { type: 'listening'; port: number } | { type: 'stats'; requests: number; keys: string[] };
+/** What a {@link TestServer} has received. */
+export interface TestServerStats {
+  readonly requests: number;
+  /** The Idempotency-Key headers, in the order they came. */
+  readonly keys: string[];
+  /** The distinct Host headers. */
+  readonly hosts: string[];
+  /** Requests on each connection, in the order the connections were accepted. */
+  readonly perConnection: number[];
+}
+
+type ServerMessage = { type: 'listening'; port: number } | ({ type: 'stats' } & TestServerStats);
 
 /** Starts the fixture server, each answer delayed by `delayMs`. */
 export async function startTestServer(delayMs = 0): Promise<TestServer> {
@@ -44,7 +54,8 @@ export async function startTestServer(delayMs = 0): Promise<TestServer> {
       child.send({ type: 'stats' });
       const message = await reply;
       if (message.type !== 'stats') throw new Error(`test server sent ${message.type}`);
-      return { requests: message.requests, keys: message.keys };
+      const { requests, keys, hosts, perConnection } = message;
+      return { requests, keys, hosts, perConnection };
     },
     stop: () =>
       new Promise((resolve) => {

@@ -7,9 +7,13 @@
  * the status and the framing and skips the rest. Two modes: **closed loop**
  * (N connections, one request at a time each) and **open loop** (a fixed
  * arrival rate, latency counted from each request's intended send time, so
- * a server stall is not hidden). Percentiles come from an HDR histogram
- * merged across workers. {@link CpuMeter} gives servers' CPU time per
- * request, the figure that holds on a noisy machine.
+ * a server stall is not hidden). A closed loop bounded by `count` gives
+ * each connection its own share: N clients, k requests each. Several
+ * servers can share a run (`url` as a list, one per connection), each
+ * measured apart in `result.targets`. Percentiles come from an HDR
+ * histogram merged across workers. {@link CpuMeter} gives servers' CPU
+ * time per request, the figure that holds on a noisy machine, and
+ * {@link calibrateAgainstWrk} measures the generator against wrk.
  *
  * @example
  * ```ts
@@ -43,3 +47,14 @@ export { RequestsFailedError } from './errors';
 export { CpuMeter, clockTicksPerSecond, readProcessCpuTime } from './process-cpu';
 export type { ProcessCpuPerRequest, ProcessCpuTime } from './process-cpu';
 export { pinProcess, readCpuAffinity } from './cpu-affinity';
+export { CALIBRATION_GOALS, calibrateAgainstWrk } from './calibration/calibrate';
+export type {
+  Calibration,
+  CalibrationFigure,
+  CalibrationOptions,
+  CalibrationRound,
+  CalibrationSample,
+} from './calibration/calibrate';
+export { wrkInstalled } from './calibration/wrk';
+export { startPlainServer } from './calibration/start-plain-server';
+export type { PlainServer } from './calibration/start-plain-server';

@@ -40,6 +40,7 @@
 export { runLoad } from './run-load';
 export type { LoadOptions } from './load-options';
 export type { GeneratorProcess, LoadResult, TargetResult } from './load-result';
+export { combineLatency } from './latency-histogram';
 export type { LatencySummary } from './latency-histogram';
 export { UNIQUE_ID } from './request-template';
 export type { RequestSpec } from './request-template';

@@ -57,3 +57,31 @@ export function summarizeLatency(
     max: ms(histogram.maxValue),
   };
 }
+
+/**
+ * The latencies of several runs together: their histograms merged, the
+ * mean exact over every response. Percentiles of runs cannot be averaged;
+ * this is how rounds of an experiment are pooled.
+ *
+ * @example
+ * ```ts
+ * const rounds = [await runLoad(options), await runLoad(options)];
+ * combineLatency(rounds).p99; // the p99 of both rounds' responses
+ * ```
+ */
+export function combineLatency(
+  runs: readonly {
+    readonly count: number;
+    readonly latencyHistogram: { readonly encoded: string; readonly sumMs: number };
+  }[],
+): LatencySummary {
+  const histogram = newLatencyHistogram();
+  let sumMs = 0;
+  let count = 0;
+  for (const run of runs) {
+    histogram.add(decodeHistogram(run.latencyHistogram.encoded));
+    sumMs += run.latencyHistogram.sumMs;
+    count += run.count;
+  }
+  return summarizeLatency(histogram, sumMs, count);
+}

@@ -47,6 +47,12 @@ export interface LoadResult {
   /** From the send (closed loop) or the intended send (open loop) to the whole response. */
   readonly latency: LatencySummary;
   /**
+   * The latencies themselves: an HdrHistogram (µs) in its compressed base64
+   * form, and their exact sum in ms, so that runs can be pooled with
+   * {@link combineLatency} (percentiles cannot be averaged).
+   */
+  readonly latencyHistogram: { readonly encoded: string; readonly sumMs: number };
+  /**
    * By server: one entry per distinct URL of `url`, in the order first
    * given (one entry when `url` is a string).
    */

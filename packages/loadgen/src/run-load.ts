@@ -5,7 +5,12 @@ import { pinProcess } from './cpu-affinity';
 import { compiledScript } from './compiled-script';
 import { CpuMeter } from './process-cpu';
 import { RequestsFailedError } from './errors';
-import { decodeHistogram, newLatencyHistogram, summarizeLatency } from './latency-histogram';
+import {
+  decodeHistogram,
+  encodeHistogram,
+  newLatencyHistogram,
+  summarizeLatency,
+} from './latency-histogram';
 import { resolveLoadOptions } from './load-options';
 import type { LoadOptions, ResolvedLoadOptions } from './load-options';
 import type { LoadResult } from './load-result';
@@ -167,6 +172,7 @@ function mergeReports(
     durationMs: elapsedMs,
     throughput: throughput(count),
     latency: summarizeLatency(histogram, latencySumMs, count),
+    latencyHistogram: { encoded: encodeHistogram(histogram), sumMs: latencySumMs },
     targets: options.targets.map((target, t) => ({
       url: target.url,
       connections: options.connectionTargets.filter((of) => of === t).length,

@@ -1,0 +1,137 @@
+import { DEFAULT_EVENTS, DEFAULT_TEAMS } from '@medals/core';
+import { combineLatency, runLoad, UNIQUE_ID } from '@medals/loadgen';
+import type { LatencySummary, LoadResult, RequestSpec } from '@medals/loadgen';
+import type { LoadPlacement } from './placement';
+
+const medals = ['gold', 'silver', 'bronze'];
+
+/**
+ * The report's workload as the load generator's requests: increments and
+ * `getScore` reads alternating, over every team, medal and event in turn.
+ * Each increment carries Cacofonix's token as `Authorization: Bearer` and
+ * an `Idempotency-Key` of its own, so every one counts.
+ */
+export function olympicRequests(token: string): RequestSpec[] {
+  const requests: RequestSpec[] = [];
+  // 2 teams × 3 medals × 3 events: six pairs cover every combination of team and medal.
+  for (let i = 0; i < 6; i++) {
+    const team = DEFAULT_TEAMS[i % DEFAULT_TEAMS.length];
+    const event = DEFAULT_EVENTS[i % DEFAULT_EVENTS.length];
+    requests.push(
+      {
+        method: 'PUT',
+        path: `/incrementMedalTally/${encodeURIComponent(team)}/${medals[i % medals.length]}`,
+        headers: { authorization: `Bearer ${token}`, 'idempotency-key': UNIQUE_ID },
+      },
+      { method: 'GET', path: `/getScore/${encodeURIComponent(event)}` },
+    );
+  }
+  return requests;
+}
+
+/** Reads only: `GET /getMedalTally/Gaul`, the cheapest request of the lab API. */
+export const tallyReads: readonly RequestSpec[] = [{ method: 'GET', path: '/getMedalTally/Gaul' }];
+
+/** A server process whose CPU time per request is measured. */
+export interface MeasuredServer {
+  readonly pid: number;
+  readonly label: string;
+}
+
+/** Options of {@link runOlympicLoad}. */
+export interface OlympicLoadOptions {
+  /** One front-end, or one URL per client (client j uses `urls[j]`, as the dispatcher assigned it). */
+  readonly urls: string | readonly string[];
+  readonly requests: readonly RequestSpec[];
+  /** Clients: keep-alive connections, each one request at a time (closed loop). */
+  readonly clients: number;
+  /** Each client makes exactly this many measured requests. Give this or `durationMs`. */
+  readonly requestsPerClient?: number;
+  /** Or: the clients make requests for this long, in ms. */
+  readonly durationMs?: number;
+  /** Unmeasured load first, in ms. Default 0. */
+  readonly warmupMs?: number;
+  readonly placement: LoadPlacement;
+  /** The servers to measure CPU per request of. Default none. */
+  readonly servers?: readonly MeasuredServer[];
+}
+
+/**
+ * Runs the closed-loop load of the report's clients from the load
+ * generator's worker processes (never this one) and fails on any error:
+ * the experiments measure a working service.
+ */
+export function runOlympicLoad(options: OlympicLoadOptions): Promise<LoadResult> {
+  const clients = options.clients;
+  return runLoad({
+    url: options.urls,
+    requests: options.requests,
+    connections: clients,
+    ...(options.requestsPerClient === undefined
+      ? { durationMs: options.durationMs }
+      : { count: clients * options.requestsPerClient }),
+    warmupMs: options.warmupMs ?? 0,
+    // One worker drives 20 connections at well under a core; more would crowd the servers.
+    workers: clients >= 32 ? 2 : 1,
+    cpus: options.placement.generatorCpus,
+    serverPids: options.servers ?? [],
+    failOnErrors: true,
+  });
+}
+
+/** Runs of one cell of a table (one tier, one client count, one placement), pooled. */
+export class PooledRuns {
+  readonly #runs: LoadResult[] = [];
+
+  add(run: LoadResult): void {
+    this.#runs.push(run);
+  }
+
+  get runs(): readonly LoadResult[] {
+    return this.#runs;
+  }
+
+  /** Responses in all. */
+  get count(): number {
+    return this.#runs.reduce((sum, run) => sum + run.count, 0);
+  }
+
+  /** Latencies of every run together (the histograms merged, the mean exact). */
+  get latency(): LatencySummary {
+    return combineLatency(this.#runs);
+  }
+
+  /** Responses per second over the runs' measured time. */
+  get throughput(): number {
+    const ms = this.#runs.reduce((sum, run) => sum + run.durationMs, 0);
+    return ms === 0 ? 0 : (this.count * 1000) / ms;
+  }
+
+  /**
+   * The measured servers' CPU µs per request over every run: their CPU
+   * time summed (a two-tier request costs the front-end and the db) over
+   * the responses.
+   */
+  get serverCpuUsPerRequest(): number {
+    const cpuMs = this.#runs.reduce(
+      (sum, run) => sum + (run.servers ?? []).reduce((s, server) => s + server.cpuMs, 0),
+      0,
+    );
+    return this.count === 0 ? NaN : (cpuMs * 1000) / this.count;
+  }
+
+  /** The generator's own CPU µs per request over every run. */
+  get generatorCpuUsPerRequest(): number {
+    const cpuMs = this.#runs.reduce((sum, run) => sum + run.generator.cpuMs, 0);
+    return this.count === 0 ? NaN : (cpuMs * 1000) / this.count;
+  }
+}
+
+/** The sentence every result carries about its load. */
+export function loadSource(placement: LoadPlacement): string {
+  return (
+    'Load from `@medals/loadgen` (closed loop: each client a keep-alive connection with one ' +
+    "request at a time, as the report's clients), in a worker process of its own, never a " +
+    `server's; processes ${placement.description}.`
+  );
+}

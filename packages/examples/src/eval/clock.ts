@@ -2,7 +2,7 @@ import { SeededRandom } from '@medals/core';
 import { launchCluster } from '../cli/launch-cluster';
 import { NodeProcessGroup } from '../cli/node-process-group';
 import { OlympicClient } from '../service';
-import { renderSvg } from './chart';
+import { linePanelChart } from './chart';
 import type { Experiment, ExperimentContext, ExperimentResult } from './experiment';
 import { markdownTable } from './markdown';
 import { reportClockOffsetsS } from './report-figures';
@@ -199,41 +199,48 @@ function runMarkdown(run: ClockRun): string {
   return `## ${run.title}\n\n${markdownTable(header, [...rows, spreads])}\n${forming}${notes}.\n`;
 }
 
-function chartOf(runs: ClockRun[]): string {
-  const grids = runs.map((_, i) => ({
-    left: `${6 + i * 50}%`,
-    width: '40%',
-    top: 80,
-    bottom: 50,
-  }));
-  return renderSvg(
-    {
-      title: runs.map((run, i) => ({
-        text: run.title,
-        left: `${6 + i * 50}%`,
-        top: 5,
-        textStyle: { fontSize: 13 },
-      })),
-      legend: { top: 40, type: 'plain' },
-      grid: grids,
-      xAxis: runs.map((run, i) => ({
-        gridIndex: i,
-        type: 'category' as const,
-        data: ['start', 'before round 1', ...run.rounds.map((_, r) => `round ${r + 1}`)],
-      })),
-      yAxis: runs.map((_, i) => ({ gridIndex: i, type: 'value' as const, name: 'offset (ms)' })),
-      series: runs.flatMap((run, i) =>
-        [...trajectories(run)].map(([node, values]) => ({
-          type: 'line' as const,
+/**
+ * Each run's offsets in s on its own panel (a few seconds apart at the
+ * start), then the spread of every run on a log axis: after the first round
+ * the clocks agree within ms, which a linear axis in s would flatten to zero.
+ */
+function chartOf(runs: ClockRun[], algorithm: string): string {
+  const rounds = Math.max(...runs.map((run) => run.rounds.length));
+  const categories = ['start', 'before round 1', ...range(rounds).map((r) => `round ${r + 1}`)];
+  const seconds = (ms: number): number => Math.round(ms) / 1000;
+  return linePanelChart({
+    title: `Clock offsets before and after each ${algorithm} round`,
+    subtitle:
+      "Ahead of this machine's clock (negative: behind); each node its own process started with --clock-offset",
+    categories,
+    xLabel: 'clock sync round',
+    panels: [
+      ...runs.map((run) => ({
+        title: run.title,
+        yLabel: 'offset (s)',
+        series: [...trajectories(run)].map(([node, offsets]) => ({
           name: node,
-          xAxisIndex: i,
-          yAxisIndex: i,
-          data: values.map((value) => Math.round(value)),
+          values: offsets.map(seconds),
         })),
-      ),
-    },
-    { width: 1100 },
-  );
+      })),
+      {
+        title: 'Spread of the clocks (max − min), log scale',
+        yLabel: 'spread (ms)',
+        yScale: 'log' as const,
+        series: runs.map((run) => {
+          const paths = [...trajectories(run).values()];
+          return {
+            name: `spread of the ${paths.length} clocks`,
+            values: range(paths[0].length).map((step) => spread(paths.map((path) => path[step]))),
+          };
+        }),
+      },
+    ],
+  });
+}
+
+function range(length: number): number[] {
+  return Array.from({ length }, (_, i) => i);
 }
 
 /**
@@ -281,6 +288,10 @@ its bound from the median are left out of the average), as the spread row shows.
 
 ${runMarkdown(demo)}
 ${runMarkdown(scattered)}`;
-    return { name: 'clock', markdown, svg: chartOf([demo, scattered]) };
+    return {
+      name: 'clock',
+      markdown,
+      svg: chartOf([demo, scattered], o.clockSync === 'off' ? 'berkeley' : o.clockSync),
+    };
   },
 };

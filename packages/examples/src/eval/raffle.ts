@@ -1,7 +1,7 @@
 import { launchCluster } from '../cli/launch-cluster';
 import { OlympicClient } from '../service';
 import type { RaffleView } from '../service';
-import { barChart } from './chart';
+import { panelChart } from './chart';
 import type { Experiment, ExperimentContext, ExperimentResult } from './experiment';
 import { runClients } from './load-generator';
 import { markdownTable } from './markdown';
@@ -89,6 +89,7 @@ export const raffleExperiment: Experiment = {
         svg: raffleChart(
           cluster.frontEnds.map((fe) => fe.id),
           views,
+          every,
         ),
       };
     } finally {
@@ -163,20 +164,37 @@ ${entries}
 ${winners}`;
 }
 
-function raffleChart(ids: string[], views: RaffleView[]): string {
+/**
+ * Entries and draws won per client as each front-end lists them: the bars of
+ * the front-ends stand equal when their raffles agree.
+ */
+function raffleChart(ids: string[], views: RaffleView[], every: number): string {
   const clients = [
     ...new Set(views.flatMap((view) => view.entries.map((entry) => entry.client))),
   ].sort();
-  return barChart({
-    title: 'Raffle entries per client, as each front-end lists them',
+  const perClient = (count: (view: RaffleView, client: string) => number) =>
+    views.map((view, i) => ({
+      name: `as ${ids[i]} lists them`,
+      values: clients.map((client) => count(view, client)),
+    }));
+  return panelChart({
+    title: 'Raffle entries and winners per client, as each front-end lists them',
+    subtitle: `Every ${every}th request in the total order enters; ${views[0].entries.length} entries, ${views[0].winners.length} draw(s)`,
     categories: clients,
     xLabel: 'client',
-    yLabel: 'entries',
-    series: views.map((view, i) => ({
-      name: `on ${ids[i]}`,
-      values: clients.map(
-        (client) => view.entries.filter((entry) => entry.client === client).length,
-      ),
-    })),
+    panels: [
+      {
+        title: 'Entries',
+        yLabel: 'entries',
+        series: perClient((view, client) => view.entries.filter((e) => e.client === client).length),
+      },
+      {
+        title: 'Draws won',
+        yLabel: 'draws won',
+        series: perClient(
+          (view, client) => view.winners.filter((w) => w.winner.client === client).length,
+        ),
+      },
+    ],
   });
 }

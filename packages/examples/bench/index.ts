@@ -3,24 +3,29 @@ import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import type { BenchResult } from '@medals/core/testing';
 import { benchQuick, benchResult, writeBenchResults } from '@medals/core/testing';
-import { planCpuPlacement, pinProcess } from './cpu-placement';
+import { calibrateAgainstWrk, wrkInstalled } from '@medals/loadgen';
+import type { RequestSpec } from '@medals/loadgen';
 import { recoveryBench } from './recovery';
 import { launchCluster, launchSingle } from '../src/cli/launch-cluster';
-import { measureThroughput, runClients, warmUp } from '../src/eval/load-generator';
-import { median, summarize } from '../src/eval/stats';
+import { olympicRequests, PooledRuns, runOlympicLoad, tallyReads } from '../src/eval/olympic-load';
+import type { MeasuredServer } from '../src/eval/olympic-load';
+import { experimentPlacements, placeServers } from '../src/eval/placement';
+import type { LoadPlacement } from '../src/eval/placement';
+import { median } from '../src/eval/stats';
 import { defaultServiceOptions } from '../src/service';
 import type { ServiceOptions } from '../src/service';
 
 /**
  * The Olympic service end to end (DESIGN.md section 6): every server in its
- * own process on 127.0.0.1, as `medals cluster` runs them, driven from this
- * process over keep-alive HTTP. Each figure and its baseline run side by
- * side and are measured in alternating rounds; the medians are reported.
- * The store is the memory store, so the figures are the tiers' cost, not
- * the disk's. Where it can, the bench runs its load generator on core 0 and
- * every server on the other cores (bench/cpu-placement.ts); the latency
- * comparison is also measured with no process pinned, and recorded apart
- * as `*.shared-cores`.
+ * own process on 127.0.0.1, as `medals cluster` runs them, the load from
+ * `@medals/loadgen`'s worker processes (closed loop), which is calibrated
+ * against wrk in the same run on the same plain node:http server. Each
+ * figure and its baseline are measured in alternating rounds; medians of
+ * the rounds are reported. The store is the memory store, so the figures
+ * are the tiers' cost, not the disk's. Unpinned is the headline; where the
+ * machine allows (Linux, 2+ CPUs, taskset; not in a quick run) the same
+ * rounds run pinned too, generator on CPU 0 and servers on the others,
+ * recorded as `*.pinned`.
  */
 const options: ServiceOptions = {
   ...defaultServiceOptions,
@@ -29,11 +34,8 @@ const options: ServiceOptions = {
 };
 const quick = benchQuick();
 const rounds = quick ? 2 : 5;
-/** A latency round is short, so it gets more of them: noise on a shared machine is the enemy. */
-const latencyRoundCount = quick ? 4 : 12;
-const throughputMs = quick ? 1_500 : 4_000;
-const inFlight = 64;
-/** Unmeasured load on each server before it is measured: some 40,000 requests in a full run. */
+const roundMs = quick ? 800 : 3_000;
+/** Unmeasured load on each server first: a front-end's CPU per request keeps falling for some 40,000 requests as V8 optimises it. */
 const warmUpMs = quick ? 1_000 : 4_000;
 
 /** Starts the bare node:http baseline (bench/plain-server.ts) in its own process. */
@@ -41,6 +43,7 @@ async function startPlainServer(): Promise<{ url: string; pid: number; stop(): v
   const child = fork(join(__dirname, 'plain-server.js'), [], {
     env: { ...process.env, MEDALS_CACOFONIX_TOKEN: options.token },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [],
   });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (message: { port: number }) => resolve(message.port));
@@ -53,150 +56,214 @@ async function startPlainServer(): Promise<{ url: string; pid: number; stop(): v
   };
 }
 
-/**
- * Requests per client in a latency round. The report's clients made 100
- * each, a fifth of a second here: too short a window on a shared machine,
- * where one stall of another tenant moves the whole round.
- */
-const requestsPerClient = quick ? 200 : 400;
-
-/** Mean ms per request of 10 clients × `requestsPerClient` requests, per round. */
-async function meanAt10(url: string, label: string): Promise<number> {
-  const samples = await runClients({
-    clients: 10,
-    requestsPerClient,
-    serverFor: () => url,
-    token: options.token,
-    clientPrefix: label,
-  });
-  return summarize(samples.map((s) => s.latencyMs)).meanMs;
+interface Target {
+  readonly name: string;
+  readonly url: string;
+  readonly servers: readonly MeasuredServer[];
 }
 
-/**
- * Alternating rounds of 10 clients against the single-tier server and the
- * two-tier front-end; the medians of their means, in ms.
- */
-async function latencyRounds(
-  singleUrl: string,
-  frontEndUrl: string,
-  label: string,
-): Promise<{ single: number; twoTier: number }> {
-  const singleMeans: number[] = [];
-  const twoTierMeans: number[] = [];
-  for (let round = 0; round < latencyRoundCount; round++) {
-    // Alternating which goes first keeps a trend in the machine's load from favouring one.
-    const measureSingle = (): Promise<number> =>
-      meanAt10(singleUrl, `bench-single-${label}-${round}`);
-    const measureTwoTier = (): Promise<number> =>
-      meanAt10(frontEndUrl, `bench-two-${label}-${round}`);
-    if (round % 2 === 0) {
-      singleMeans.push(await measureSingle());
-      twoTierMeans.push(await measureTwoTier());
-    } else {
-      twoTierMeans.push(await measureTwoTier());
-      singleMeans.push(await measureSingle());
+/** A workload measured on several targets in alternating rounds. */
+interface Workload {
+  readonly name: string;
+  readonly requests: readonly RequestSpec[];
+  readonly clients: number;
+  readonly targets: readonly Target[];
+}
+
+/** Per workload and target: one pooled cell per round, so medians can be taken over rounds. */
+type Measured = Map<string, PooledRuns[]>;
+
+async function measureRounds(
+  workloads: readonly Workload[],
+  placement: LoadPlacement,
+  pids: readonly number[],
+): Promise<Measured> {
+  const measured: Measured = new Map();
+  placeServers(placement, pids);
+  for (let round = 0; round < rounds; round++) {
+    for (const workload of workloads) {
+      // Alternating the order keeps a trend in the machine's load from favouring one target.
+      const order = round % 2 === 0 ? workload.targets : [...workload.targets].reverse();
+      const line: string[] = [];
+      for (const target of order) {
+        const runs = new PooledRuns();
+        runs.add(
+          await runOlympicLoad({
+            urls: target.url,
+            requests: workload.requests,
+            clients: workload.clients,
+            durationMs: roundMs,
+            placement,
+            servers: target.servers,
+          }),
+        );
+        const key = `${workload.name}/${target.name}`;
+        measured.set(key, [...(measured.get(key) ?? []), runs]);
+        line.push(
+          `${target.name} ${runs.throughput.toFixed(0)}/s ${runs.latency.mean.toFixed(3)} ms ${runs.serverCpuUsPerRequest.toFixed(0)} µs`,
+        );
+      }
+      console.log(
+        `round ${round + 1}/${rounds} ${placement.pinned ? 'pinned' : 'unpinned'} ${workload.name}: ${line.join(', ')}`,
+      );
     }
-    console.log(
-      `round ${round + 1}: single ${singleMeans[round].toFixed(3)} ms, two-tier ${twoTierMeans[round].toFixed(3)} ms`,
-    );
   }
-  return { single: median(singleMeans), twoTier: median(twoTierMeans) };
+  return measured;
+}
+
+function olympicResults(measured: Measured, suffix: string): BenchResult[] {
+  const of = (key: string, figure: (runs: PooledRuns) => number): number =>
+    median((measured.get(key) ?? []).map(figure));
+  const throughput = (key: string): number => of(key, (runs) => runs.throughput);
+  const mean = (key: string): number => of(key, (runs) => runs.latency.mean);
+  const cpu = (key: string): number => of(key, (runs) => runs.serverCpuUsPerRequest);
+  const s = suffix;
+  return [
+    benchResult(
+      `olympic.throughput.single-tier.get${s}`,
+      'req/s',
+      throughput('get/single'),
+      false,
+      {
+        name: `node-http.map.same-routes.get${s}`,
+        value: throughput('get/plain'),
+      },
+    ),
+    benchResult(`olympic.throughput.two-tier.get${s}`, 'req/s', throughput('get/two'), false, {
+      name: `olympic.throughput.single-tier.get${s}`,
+      value: throughput('get/single'),
+    }),
+    benchResult(`olympic.cpu-per-request.plain${s}`, 'us', cpu('get/plain'), true),
+    benchResult(`olympic.cpu-per-request.single-tier${s}`, 'us', cpu('get/single'), true, {
+      name: `olympic.cpu-per-request.plain${s}`,
+      value: cpu('get/plain'),
+    }),
+    benchResult(`olympic.cpu-per-request.two-tier${s}`, 'us', cpu('get/two'), true, {
+      name: `olympic.cpu-per-request.single-tier${s}`,
+      value: cpu('get/single'),
+    }),
+    benchResult(
+      `olympic.throughput.two-tier.c20.mixed${s}`,
+      'req/s',
+      throughput('mixed-c20/two'),
+      false,
+      {
+        name: `olympic.throughput.single-tier.c20.mixed${s}`,
+        value: throughput('mixed-c20/single'),
+      },
+    ),
+    benchResult(`olympic.latency.two-tier.c1.mixed${s}`, 'ms', mean('mixed-c1/two'), true, {
+      name: `olympic.latency.single-tier.c1.mixed${s}`,
+      value: mean('mixed-c1/single'),
+    }),
+    benchResult(`olympic.latency.two-tier.c10.mixed${s}`, 'ms', mean('mixed-c10/two'), true, {
+      name: `olympic.latency.single-tier.c10.mixed${s}`,
+      value: mean('mixed-c10/single'),
+    }),
+  ];
+}
+
+async function calibration(
+  url: string,
+  pid: number,
+  placement: LoadPlacement,
+): Promise<BenchResult[]> {
+  if (!wrkInstalled()) {
+    console.log(
+      'wrk is not installed (apt-get install wrk): the load generator calibration against wrk is SKIPPED',
+    );
+    return [benchResult('loadgen.calibration.skipped', 'wrk missing', 1, true)];
+  }
+  const s = placement.pinned ? '.pinned' : '';
+  const c = await calibrateAgainstWrk({
+    url: `${url}/getMedalTally/Gaul`,
+    serverPid: pid,
+    rounds: quick ? 2 : 6,
+    seconds: quick ? 1 : 2,
+    generatorCpus: placement.generatorCpus,
+    serverCpus: placement.pinned ? placement.serverCpus : undefined,
+  });
+  console.log(
+    `calibration (${placement.description}): throughput ${c.throughput.ratio.toFixed(2)} of wrk's (goal ≥ ${c.goals.throughput}), ` +
+      `mean latency ${c.latency.ratio.toFixed(2)} of wrk's (goal ≤ ${c.goals.latency}): ${c.met ? 'met' : 'MISSED'}`,
+  );
+  return [
+    benchResult(`loadgen.calibration.throughput${s}`, 'req/s', c.throughput.ours, false, {
+      name: `wrk.c10${s}`,
+      value: c.throughput.wrk,
+    }),
+    benchResult(`loadgen.calibration.latency${s}`, 'ms', c.latency.ours, true, {
+      name: `wrk.c1.mean${s}`,
+      value: c.latency.wrk,
+    }),
+  ];
 }
 
 async function main(): Promise<void> {
   const results: BenchResult[] = [];
-  const placement = planCpuPlacement();
-  const place = (pids: number[], pinned: boolean): void => {
-    if (!placement.pinned) return;
-    pinProcess(process.pid, pinned ? placement.generator : placement.all);
-    for (const pid of pids) pinProcess(pid, pinned ? placement.servers : placement.all);
-  };
-  console.log(
-    placement.pinned
-      ? `# load generator on CPU ${placement.generator}, servers on CPU ${placement.servers}`
-      : `# processes not pinned: ${placement.reason}`,
-  );
+  const { placements, pinnedUnavailable } = experimentPlacements(quick);
+  if (pinnedUnavailable !== undefined) console.log(`# not pinned: ${pinnedUnavailable}`);
   const plain = await startPlainServer();
   const single = await launchSingle(options);
-  const oneFrontEnd = await launchCluster({ frontEnds: 1, options, dispatcher: false });
-  const singleUrl = single.node.url ?? '';
-  const frontEndUrl = oneFrontEnd.frontEnds[0].url ?? '';
-  const servers = [plain.pid, single.node.pid, oneFrontEnd.db.pid, oneFrontEnd.frontEnds[0].pid];
+  const cluster = await launchCluster({ frontEnds: 1, options, dispatcher: false });
   try {
-    place(servers, true);
-    // Cold servers (JIT, first connections) would make the first round an outlier.
-    await warmUp({ servers: [singleUrl, frontEndUrl], durationMs: warmUpMs, token: options.token });
-    console.log(
-      `# olympic.latency: 10 clients × ${requestsPerClient} requests, single-tier vs two-tier`,
-    );
-    const isolated = await latencyRounds(singleUrl, frontEndUrl, 'main');
-    results.push(
-      benchResult('olympic.latency.two-tier.c10', 'ms', isolated.twoTier, true, {
-        name: 'olympic.latency.single-tier.c10',
-        value: isolated.single,
-      }),
-    );
-    if (placement.pinned) {
-      // The same comparison with every process free to run on any core, for the record.
-      console.log('# olympic.latency.shared-cores: the same, no process pinned');
-      place(servers, false);
-      const shared = await latencyRounds(singleUrl, frontEndUrl, 'shared');
-      place(servers, true);
-      results.push(
-        benchResult('olympic.latency.two-tier.c10.shared-cores', 'ms', shared.twoTier, true, {
-          name: 'olympic.latency.single-tier.c10.shared-cores',
-          value: shared.single,
-        }),
-      );
+    const singleUrl = single.node.url ?? '';
+    const frontEndUrl = cluster.frontEnds[0].url ?? '';
+    const pids = [plain.pid, single.node.pid, cluster.db.pid, cluster.frontEnds[0].pid];
+    const plainTarget: Target = {
+      name: 'plain',
+      url: plain.url,
+      servers: [{ pid: plain.pid, label: 'plain' }],
+    };
+    const singleTarget: Target = {
+      name: 'single',
+      url: singleUrl,
+      servers: [{ pid: single.node.pid, label: 'single-tier' }],
+    };
+    const twoTierTarget: Target = {
+      name: 'two',
+      url: frontEndUrl,
+      servers: [
+        { pid: cluster.frontEnds[0].pid, label: 'front-end' },
+        { pid: cluster.db.pid, label: 'db' },
+      ],
+    };
+    const mixed = olympicRequests(options.token);
+    const workloads: Workload[] = [
+      {
+        name: 'get',
+        requests: tallyReads,
+        clients: 10,
+        targets: [plainTarget, singleTarget, twoTierTarget],
+      },
+      { name: 'mixed-c20', requests: mixed, clients: 20, targets: [singleTarget, twoTierTarget] },
+      { name: 'mixed-c10', requests: mixed, clients: 10, targets: [singleTarget, twoTierTarget] },
+      { name: 'mixed-c1', requests: mixed, clients: 1, targets: [singleTarget, twoTierTarget] },
+    ];
+    console.log('# warming every server up (not measured)');
+    for (const target of [plainTarget, singleTarget, twoTierTarget]) {
+      await runOlympicLoad({
+        urls: target.url,
+        requests: mixed,
+        clients: 20,
+        durationMs: warmUpMs,
+        placement: placements[0],
+      });
     }
-  } finally {
-    await oneFrontEnd.stop();
-  }
-
-  const twoFrontEnds = await launchCluster({ frontEnds: 2, options, dispatcher: false });
-  place([twoFrontEnds.db.pid, ...twoFrontEnds.frontEnds.map((fe) => fe.pid)], true);
-  try {
-    console.log(`# olympic.throughput: ${inFlight} requests in flight`);
-    const rates = { plain: [] as number[], single: [] as number[], twoTier: [] as number[] };
-    const frontEnds = twoFrontEnds.frontEnds.map((fe) => fe.url ?? '');
-    await warmUp({
-      servers: [plain.url, ...frontEnds],
-      durationMs: warmUpMs,
-      token: options.token,
-    });
-    for (let round = 0; round < rounds; round++) {
-      const measure = (servers: string[], label: string): Promise<number> =>
-        measureThroughput({
-          servers,
-          inFlight,
-          durationMs: throughputMs,
-          token: options.token,
-          keyPrefix: `bench-${label}-${round}`,
-        });
-      rates.plain.push(await measure([plain.url], 'plain'));
-      rates.single.push(await measure([singleUrl], 'single'));
-      rates.twoTier.push(await measure(frontEnds, 'two'));
-      console.log(
-        `round ${round + 1}: plain ${rates.plain[round].toFixed(0)}/s, single-tier ${rates.single[round].toFixed(0)}/s, two-tier ${rates.twoTier[round].toFixed(0)}/s`,
-      );
+    for (const placement of placements) {
+      const suffix = placement.pinned ? '.pinned' : '';
+      console.log(`# loadgen calibration against wrk, ${placement.description}`);
+      placeServers(placement, pids);
+      results.push(...(await calibration(plain.url, plain.pid, placement)));
+      console.log(`# olympic figures, ${placement.description}`);
+      results.push(...olympicResults(await measureRounds(workloads, placement, pids), suffix));
     }
-    results.push(
-      benchResult('olympic.throughput.single-tier', 'req/s', median(rates.single), false, {
-        name: 'node-http.map.same-routes',
-        value: median(rates.plain),
-      }),
-      benchResult('olympic.throughput.two-tier', 'req/s', median(rates.twoTier), false, {
-        name: 'olympic.throughput.single-tier',
-        value: median(rates.single),
-      }),
-    );
+    placeServers(placements[0], pids);
   } finally {
-    await twoFrontEnds.stop();
+    await cluster.stop();
     await single.stop();
     plain.stop();
   }
-  // Unpinned, as `medals cluster` runs: these figures are about restarts, not tiers.
-  if (placement.pinned) pinProcess(process.pid, placement.all);
   console.log('# recovery: fe2, then the db, SIGKILLed and restarted by the supervisor');
   results.push(...(await recoveryBench(options, quick ? 2 : 5, quick ? 5_000 : 10_000)));
   writeBenchResults('examples', results);

@@ -11,4 +11,5 @@ export * from './service';
 export * from './cli/cluster-file';
 export * from './cli/launch-cluster';
 export * from './cli/node-process-group';
-export * from './eval/load-generator';
+export * from './eval/olympic-clients';
+export * from './eval/olympic-load';

@@ -37,12 +37,13 @@ export function unpinnedPlacement(): LoadPlacement {
 
 /**
  * The pinned placement, or why there is none: it needs Linux, at least 2
- * CPUs and util-linux's `taskset`, and `MEDALS_PIN` not `0`.
+ * CPUs and util-linux's `taskset`, and `MEDALS_BENCH_PIN` not `0`.
  */
 export function pinnedPlacement(): LoadPlacement | { readonly unavailable: string } {
   const cpus = availableParallelism();
-  if (process.env.MEDALS_PIN === '0') return { unavailable: 'MEDALS_PIN=0' };
-  if (platform() !== 'linux') return { unavailable: `taskset is Linux-only (this is ${platform()})` };
+  if (process.env.MEDALS_BENCH_PIN === '0') return { unavailable: 'MEDALS_BENCH_PIN=0' };
+  if (platform() !== 'linux')
+    return { unavailable: `taskset is Linux-only (this is ${platform()})` };
   if (cpus < 2) return { unavailable: 'one CPU only' };
   if (!tasksetInstalled()) return { unavailable: 'taskset not found' };
   const serverCpus = cpus === 2 ? '1' : `1-${cpus - 1}`;

@@ -3,7 +3,7 @@ import { OlympicClient } from '../service';
 import type { RaffleView } from '../service';
 import { panelChart } from './chart';
 import type { Experiment, ExperimentContext, ExperimentResult } from './experiment';
-import { runClients } from './load-generator';
+import { runClients } from './olympic-clients';
 import { markdownTable } from './markdown';
 
 const clientsPerFrontEnd = 2;

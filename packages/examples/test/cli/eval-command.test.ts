@@ -39,7 +39,27 @@ describe('medals eval', () => {
     expect(markdown).toContain('| 0.41 | 0.55 |');
     const svg = readFileSync(join(out, 'latency.svg'), 'utf8');
     expect(svg).toMatch(/^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
-    expect(svg).toContain('two-tier mean');
+    expect(svg).toContain('two-tier');
+    expect(svg).toContain('p99');
+    // Where the load came from and how processes were placed, and what the servers cost.
+    expect(markdown).toContain('Load from `@medals/loadgen`');
+    expect(markdown).toContain('not pinned');
+    expect(markdown).toMatch(/^\| 10 \|( [\d.]+ \|){9}/m);
+  });
+
+  it('balance puts each of 20 clients on a front-end and says how many requests each front-end served', async () => {
+    const run = await evaluate(out, 'balance');
+    expect(run).toMatchObject({ code: 0 });
+    const markdown = readFileSync(join(out, 'balance.md'), 'utf8');
+    expect(markdown).toMatch(/^\| 1 \| \d+\.\d{3} \|.* \| 20 \| 2000 \|$/m);
+    // Each of the 20 clients is on one front-end, and made its 100 requests there.
+    const two = /^\| 2 \| \d+\.\d{3} \|.* \| (\d+) \/ (\d+) \| (\d+) \/ (\d+) \|$/m.exec(markdown);
+    expect(two).not.toBeNull();
+    const [clients1, clients2, requests1, requests2] = (two ?? []).slice(1).map(Number);
+    expect(clients1 + clients2).toBe(20);
+    expect([requests1, requests2]).toEqual([clients1 * 100, clients2 * 100]);
+    expect(markdown).toContain('Load from `@medals/loadgen`');
+    expect(readFileSync(join(out, 'balance.svg'), 'utf8')).toContain('<svg');
   });
 
   it('raffle finds the same entries and winners on both front-ends', async () => {

@@ -1,6 +1,6 @@
 import { launchCluster } from '../../src/cli/launch-cluster';
 import type { LaunchedCluster } from '../../src/cli/launch-cluster';
-import { runClients } from '../../src/eval/load-generator';
+import { runClients } from '../../src/eval/olympic-clients';
 import { raffleOf, requireBuiltCli, testOptions, waitFor } from './support';
 
 jest.setTimeout(60_000);

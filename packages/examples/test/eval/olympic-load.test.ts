@@ -90,6 +90,7 @@ describe("the report's workload through the load generator", () => {
       clients: 3,
       requestsPerClient: 12,
       placement,
+      warmupMs: 0,
     });
     expect(result.count).toBe(36);
     expect(server.perConnection()).toEqual([12, 12, 12]);
@@ -115,6 +116,7 @@ describe("the report's workload through the load generator", () => {
       clients: 3,
       requestsPerClient: 10,
       placement,
+      warmupMs: 0,
     });
     expect(a.stub.seen).toHaveLength(20);
     expect(b.stub.seen).toHaveLength(10);
@@ -134,6 +136,7 @@ describe("the report's workload through the load generator", () => {
         clients: 2,
         requestsPerClient: 5,
         placement,
+        warmupMs: 0,
       }),
     ).rejects.toThrow(RequestsFailedError);
   });
@@ -148,6 +151,7 @@ describe("the report's workload through the load generator", () => {
         clients: 2,
         requestsPerClient: 50,
         placement,
+        warmupMs: 0,
       });
     const fastRun = await load(fast.url);
     const slowRun = await load(slow.url);

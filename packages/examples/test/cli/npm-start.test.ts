@@ -57,7 +57,7 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('npm start, sent %s', (signal) => 
         15_000,
       );
     } catch (err) {
-      throw new Error(`${(err as Error).message}\nnpm start printed:\n${output}`);
+      throw new Error(`${(err as Error).message}\nnpm start printed:\n${output}`, { cause: err });
     } finally {
       // Whatever happened, leave nothing behind: npm's process group, and the nodes (each in a group of its own).
       for (const pid of [-(npm.pid as number), ...pids]) {

@@ -22,6 +22,12 @@ export interface TestServerStats {
   readonly hosts: string[];
   /** Requests on each connection, in the order the connections were accepted. */
   readonly perConnection: number[];
+  /**
+   * How long the server actually held each answered request, from its
+   * arrival to its answer, in ms, in answer order: the injected delay, plus
+   * however late the server's process got to run on a loaded machine.
+   */
+  readonly heldMs: number[];
 }
 
 type ServerMessage = { type: 'listening'; port: number } | ({ type: 'stats' } & TestServerStats);
@@ -54,8 +60,8 @@ export async function startTestServer(delayMs = 0): Promise<TestServer> {
       child.send({ type: 'stats' });
       const message = await reply;
       if (message.type !== 'stats') throw new Error(`test server sent ${message.type}`);
-      const { requests, keys, hosts, perConnection } = message;
-      return { requests, keys, hosts, perConnection };
+      const { requests, keys, hosts, perConnection, heldMs } = message;
+      return { requests, keys, hosts, perConnection, heldMs };
     },
     stop: () =>
       new Promise((resolve) => {

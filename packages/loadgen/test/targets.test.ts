@@ -3,8 +3,8 @@ import type { LoadResult, TargetResult } from '@medals/loadgen';
 import { startTestServer } from './support/test-server';
 import type { TestServer, TestServerStats } from './support/test-server';
 
-/** The slow server's injected delay; the fast one answers at once. */
-const SLOW_DELAY_MS = 5;
+/** The slow server's injected delay (long enough that a saturated machine's lateness, several ms, does not blur the two); the fast one answers at once. */
+const SLOW_DELAY_MS = 20;
 let fast: TestServer;
 let slow: TestServer;
 

@@ -86,6 +86,12 @@ const FIRST_SCORED_TEAM = 'Rome';
 const SECOND_SCORED_TEAM = 'Gaul';
 const MAX_HEADER_VALUE = 200;
 const MAX_TRACKED_CLIENTS = 100_000;
+/**
+ * A client served again within this many ms keeps its last-seen time and
+ * place: moving it to the end of the map on every request would cost more
+ * than an active-client window of seconds needs to be exact.
+ */
+const LAST_SEEN_RESOLUTION_MS = 100;
 /** Visible ASCII: what client ids and idempotency keys may contain. */
 const TOKEN_CHARS = /^[\x21-\x7e]+$/;
 const SCORE = /^\d{1,16}$/;
@@ -412,10 +418,14 @@ export class OlympicApi {
 
   #record(client: string, requestId: string | undefined): void {
     this.#requests += 1;
-    if (this.#clients.size < MAX_TRACKED_CLIENTS) this.#clients.add(client);
-    this.#lastSeen.delete(client);
-    if (this.#lastSeen.size >= MAX_TRACKED_CLIENTS) this.#activeClients();
-    if (this.#lastSeen.size < MAX_TRACKED_CLIENTS) this.#lastSeen.set(client, this.#now());
+    const now = this.#now();
+    const seen = this.#lastSeen.get(client);
+    if (seen === undefined || now - seen >= LAST_SEEN_RESOLUTION_MS) {
+      if (this.#clients.size < MAX_TRACKED_CLIENTS) this.#clients.add(client);
+      this.#lastSeen.delete(client);
+      if (this.#lastSeen.size >= MAX_TRACKED_CLIENTS) this.#activeClients();
+      if (this.#lastSeen.size < MAX_TRACKED_CLIENTS) this.#lastSeen.set(client, now);
+    }
     const request = requestId === undefined ? { client } : { client, requestId };
     if (this.#raffleBatchMs <= 0) {
       this.#recordNow(request);

@@ -94,4 +94,14 @@ export interface TallyStore extends Startable {
   getScore(event: string): Promise<EventScore>;
   /** Every configured event's scores, in configuration order. */
   listScores(): Promise<EventScore[]>;
+  /**
+   * Optional: one team's tally at once, without a promise, for a store that
+   * holds it in memory; `undefined` when it cannot answer at once (the caller
+   * then awaits {@link getMedalTally}). Throws what `getMedalTally` rejects
+   * with. A REST server answers a read within its request handler this way,
+   * without the microtask hops of a promise.
+   */
+  medalTallyNow?(team: string): MedalTally | undefined;
+  /** Optional: one event's scores at once, as {@link medalTallyNow} reads a tally. */
+  scoreNow?(event: string): EventScore | undefined;
 }

@@ -52,6 +52,10 @@ export class MemoryTallyStore implements TallyStore {
   }
 
   async getMedalTally(team: string): Promise<MedalTally> {
+    return this.medalTallyNow(team);
+  }
+
+  medalTallyNow(team: string): MedalTally {
     this.assertRunning();
     return this.state.medalTally(this.catalog.team(team));
   }
@@ -71,6 +75,10 @@ export class MemoryTallyStore implements TallyStore {
   }
 
   async getScore(event: string): Promise<EventScore> {
+    return this.scoreNow(event);
+  }
+
+  scoreNow(event: string): EventScore {
     this.assertRunning();
     return this.state.eventScore(this.catalog.event(event));
   }

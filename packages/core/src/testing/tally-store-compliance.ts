@@ -125,6 +125,28 @@ export function tallyStoreCompliance(name: string, options: TallyStoreCompliance
           score('Stone Curling', 0, 0),
         );
       });
+
+      it('answers at once, when it offers to, what it would read, and refuses unknown names', async () => {
+        const store = await open();
+        await store.incrementMedal('Gaul', 'silver', id());
+        await store.setScore('Stone Curling', { Rome: 4 }, id());
+        const tallyNow = store.medalTallyNow?.('Gaul');
+        const scoreNow = store.scoreNow?.('Stone Curling');
+        if (tallyNow !== undefined) expect(tallyNow).toEqual(await store.getMedalTally('Gaul'));
+        if (scoreNow !== undefined) {
+          expect(scoreNow).toEqual(await store.getScore('Stone Curling'));
+        }
+        if (store.medalTallyNow !== undefined) {
+          expect(() => store.medalTallyNow?.('Atlantis')).toThrow(
+            expect.objectContaining(unknownTeam),
+          );
+        }
+        if (store.scoreNow !== undefined) {
+          expect(() => store.scoreNow?.('Chariot Racing')).toThrow(
+            expect.objectContaining(unknownEvent),
+          );
+        }
+      });
     });
 
     describe('incrementMedal', () => {

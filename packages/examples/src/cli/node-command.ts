@@ -146,10 +146,14 @@ export async function runNode(args: string[]): Promise<number> {
     return 1;
   }
 
-  role.onEvent((event, data) => {
-    if (send === undefined) log.event(spec.id, event, data);
-    else if (forwarded(event, data, logLevel)) tell({ type: 'event', id: spec.id, event, data });
-  });
+  // Per-request events are only ever shown at debug: below it, the role is spared making them.
+  role.onEvent(
+    (event, data) => {
+      if (send === undefined) log.event(spec.id, event, data);
+      else if (forwarded(event, data, logLevel)) tell({ type: 'event', id: spec.id, event, data });
+    },
+    { perRequest: logLevel === 'debug' },
+  );
 
   const stopped = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));

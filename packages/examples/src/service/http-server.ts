@@ -20,16 +20,20 @@ export function sendJson(
   res: ServerResponse,
   status: number,
   body: unknown,
-  headers: Record<string, string> = {},
+  headers?: Record<string, string>,
 ): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, {
-    ...headers,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  });
+  const length = Buffer.byteLength(text);
+  res.writeHead(
+    status,
+    headers === undefined
+      ? { 'content-type': JSON_TYPE, 'content-length': length }
+      : { ...headers, 'content-type': JSON_TYPE, 'content-length': length },
+  );
   res.end(text);
 }
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** Answers `error` as `{"error": …}` with its status. */
 export function sendError(res: ServerResponse, error: HttpError): void {

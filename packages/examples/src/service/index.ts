@@ -34,6 +34,7 @@
  */
 
 import type { HttpServerOptions } from './http-server';
+import type { RoleEventOptions } from './role-events';
 
 /** What a process of the service does. */
 export type Role =
@@ -236,9 +237,10 @@ export interface RunningRole {
    * Subscribes to everything the role reports: its node's bus events
    * (`elected`, `clockAdjusted`, `raffleEntry`, `raffleWinner`,
    * `peerSuspected`, `node:error`, …) and the role's own ({@link RoleEvents}).
-   * Returns a function that unsubscribes.
+   * Returns a function that unsubscribes. `options.perRequest: false` leaves
+   * out the role's per-request events, which then cost it nothing.
    */
-  onEvent(listener: (event: string, data: unknown) => void): () => void;
+  onEvent(listener: (event: string, data: unknown) => void, options?: RoleEventOptions): () => void;
   /** What `GET /status` answers (the dispatcher answers its `/servers`). */
   status(): Promise<Record<string, unknown>>;
   /** Stops serving, then the node and the store. Clean and idempotent. */
@@ -247,7 +249,7 @@ export interface RunningRole {
 
 export type { HttpServerOptions } from './http-server';
 export { defaultHttpServerOptions } from './http-server';
-export type { RoleEvents } from './role-events';
+export type { RoleEventOptions, RoleEvents } from './role-events';
 export { startRole } from './start-role';
 export * from './client';
 export * from './credentials';

@@ -32,26 +32,49 @@ export interface RoleEvents {
 /** A listener of every event a role reports. */
 export type RoleEventListener = (event: string, data: unknown) => void;
 
+/** What a listener of a role's events wants told. */
+export interface RoleEventOptions {
+  /**
+   * Whether it wants the events reported once per request served
+   * (`http:request`, `dispatcher:assigned`); without such a listener they
+   * reach no one, and a REST server does not even make them. Default true.
+   */
+  perRequest?: boolean;
+}
+
+/** The role events reported once per request served. */
+const PER_REQUEST_EVENTS: ReadonlySet<string> = new Set(['http:request', 'dispatcher:assigned']);
+
 /** Fans a role's events out to its listeners. */
 export class RoleEventHub {
   readonly #listeners = new Set<RoleEventListener>();
+  /** The listeners that want the per-request events too. */
+  readonly #perRequestListeners = new Set<RoleEventListener>();
 
-  /** Whether anyone listens (so per-request events cost nothing otherwise). */
+  /** Whether anyone listens. */
   get listened(): boolean {
     return this.#listeners.size > 0;
   }
 
+  /** Whether anyone wants the per-request events (so they cost nothing otherwise). */
+  get requestsListened(): boolean {
+    return this.#perRequestListeners.size > 0;
+  }
+
   /** Adds a listener; returns a function that removes it. */
-  on(listener: RoleEventListener): () => void {
+  on(listener: RoleEventListener, options: RoleEventOptions = {}): () => void {
     this.#listeners.add(listener);
+    if (options.perRequest ?? true) this.#perRequestListeners.add(listener);
     return () => {
       this.#listeners.delete(listener);
+      this.#perRequestListeners.delete(listener);
     };
   }
 
-  /** Tells every listener. */
+  /** Tells every listener that wants `event`. */
   emit<K extends keyof RoleEvents>(event: K, data: RoleEvents[K]): void {
+    const listeners = PER_REQUEST_EVENTS.has(event) ? this.#perRequestListeners : this.#listeners;
     // No copy per event (one per request served): a Set's iteration tolerates removals.
-    for (const listener of this.#listeners) listener(event, data);
+    for (const listener of listeners) listener(event, data);
   }
 }

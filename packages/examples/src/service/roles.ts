@@ -13,7 +13,7 @@ import { RaffleDrawer } from './raffle-drawer';
 import { RegistrationVerifier } from './registration-auth';
 import { RemoteTallyStore } from './remote-tally-store';
 import { RoleEventHub } from './role-events';
-import type { RoleEventListener } from './role-events';
+import type { RoleEventListener, RoleEventOptions } from './role-events';
 import { believesAlive, createServiceNode, describeNode } from './service-node';
 import { createTallyStore } from './store-factory';
 import { tallyStoreServer } from './tally-store-server';
@@ -48,8 +48,8 @@ class StartedRole implements RunningRole {
     this.#parts = parts;
   }
 
-  onEvent(listener: RoleEventListener): () => void {
-    const offHub = this.#parts.hub.on(listener);
+  onEvent(listener: RoleEventListener, options?: RoleEventOptions): () => void {
+    const offHub = this.#parts.hub.on(listener, options);
     const offNode = this.#parts.events?.onAny((event, data) => listener(event, data));
     return () => {
       offHub();
@@ -170,9 +170,8 @@ export function startFrontEnd(spec: NodeSpec, options: ServiceOptions): Promise<
       }),
       healthy: () => node.state === 'running' && believesAlive(node, topology.db),
       onError: report,
-      onRequest: (request) => {
-        if (hub.listened) hub.emit('http:request', { node: spec.id, ...request });
-      },
+      onRequest: (request) => hub.emit('http:request', { node: spec.id, ...request }),
+      observesRequests: () => hub.requestsListened,
     });
     const group = frontEndGroup(topology);
     const drawer = startDrawer(
@@ -313,9 +312,8 @@ export function startSingle(spec: NodeSpec, options: ServiceOptions): Promise<Ru
         : { maxBodyBytes: options.httpServer.maxBodyBytes }),
       status: () => ({ role: 'single', store: options.store }),
       onError: report,
-      onRequest: (request) => {
-        if (hub.listened) hub.emit('http:request', { node: spec.id, ...request });
-      },
+      onRequest: (request) => hub.emit('http:request', { node: spec.id, ...request }),
+      observesRequests: () => hub.requestsListened,
     });
     const drawer = startDrawer(options, raffle, report, () => true, new RealScheduler());
     started.push(async () => drawer?.stop());

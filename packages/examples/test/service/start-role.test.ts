@@ -1,5 +1,6 @@
 import { startRole } from '@medals/examples';
-import { testOptions } from './cluster';
+import { testOptions, waitFor } from './cluster';
+import { raw } from './raw-http';
 
 describe('startRole', () => {
   it('refuses to serve writes without a token', async () => {
@@ -53,5 +54,26 @@ describe('startRole', () => {
       off();
     }
     expect(events).toContain('node:stopped');
+  });
+
+  it('tells per-request events only to the listeners that want them', async () => {
+    const single = await startRole(
+      { role: 'single', id: 'single' },
+      testOptions({ raffleEvery: 1 }),
+    );
+    const everything: string[] = [];
+    const lessChatty: string[] = [];
+    single.onEvent((event) => everything.push(event));
+    single.onEvent((event) => lessChatty.push(event), { perRequest: false });
+    try {
+      await expect(raw(single.url as string, 'GET', '/getMedalTally/Gaul')).resolves.toMatchObject({
+        status: 200,
+      });
+      await waitFor('the request recorded', () => lessChatty.includes('raffleEntry'));
+    } finally {
+      await single.stop();
+    }
+    expect(everything).toEqual(expect.arrayContaining(['http:request', 'raffleEntry']));
+    expect(lessChatty).not.toContain('http:request');
   });
 });

@@ -20,7 +20,8 @@ interface PendingRequest {
  * One timer serves them all, armed for the earliest deadline, rather than a
  * timer per request: a request answered in microseconds then costs no timer
  * of its own to arm and cancel, and the timer fires about once per timeout
- * period while requests keep coming.
+ * period while requests keep coming. It is unreferenced while no request
+ * waits, so it never keeps the process alive by itself.
  */
 export class PendingRequests {
   readonly #peer: NodeId;
@@ -63,6 +64,7 @@ export class PendingRequests {
     if (signal && onAbort) signal.addEventListener('abort', onAbort, { once: true });
     this.#byId.set(id, { resolve, reject, type, timeoutMs, deadline, signal, onAbort });
     if (deadline < this.#timerAt) this.#arm(deadline);
+    else this.#timer!.ref();
   }
 
   /** Removes request `id` and releases its signal; returns it for settling, or undefined if already settled. */
@@ -71,26 +73,25 @@ export class PendingRequests {
     if (!pending) return undefined;
     this.#byId.delete(id);
     if (pending.onAbort) pending.signal!.removeEventListener('abort', pending.onAbort);
-    // The last one gone: nothing to time out, and no timer left to hold the process.
-    if (this.#byId.size === 0) this.#disarm();
+    // The last one gone: the timer stays armed, for the next request (one after another,
+    // each would arm and cancel it otherwise), but no longer holds the process.
+    if (this.#byId.size === 0) this.#timer?.unref();
     return pending;
   }
 
   /** Rejects every pending request with a fresh error from `error`. */
   rejectAll(error: () => Error): void {
     for (const id of [...this.#byId.keys()]) this.settle(id)?.reject(error());
+    // The link is closing: leave no timer behind.
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
   }
 
   #arm(deadline: number): void {
     clearTimeout(this.#timer);
     this.#timerAt = deadline;
     this.#timer = setTimeout(this.#expire, Math.max(0, deadline - performance.now()));
-  }
-
-  #disarm(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerAt = Infinity;
   }
 
   /** Times out every request past its deadline, then arms the timer for the earliest one left. */

@@ -55,6 +55,8 @@ export interface RemoteTallyStoreOptions {
 interface OutgoingRequest {
   type: string;
   payload: unknown;
+  /** The operation of a write, to name in an `OperationConflictError`. */
+  operationId: string | undefined;
   resolve: (reply: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -94,7 +96,10 @@ export class RemoteTallyStore implements TallyStore {
   readonly #connectTimeoutMs: number;
   readonly #scheduler: Scheduler;
   readonly #onInvalidMessage: ((error: InvalidMessageError) => void) | undefined;
-  readonly #inFlight = new Set<Promise<unknown>>();
+  /** Calls not settled yet, queued in the outbox or awaiting the db. */
+  #inFlight = 0;
+  /** Told once no call is in flight (`stop()` waits for them). */
+  #whenIdle: (() => void)[] = [];
   /** Requests to the db not sent yet: they leave together at the end of this event-loop turn. */
   #outbox: OutgoingRequest[] = [];
   readonly #cache = new Map<string, CacheEntry>();
@@ -190,7 +195,7 @@ export class RemoteTallyStore implements TallyStore {
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
-    await Promise.allSettled([...this.#inFlight]);
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => this.#whenIdle.push(resolve));
     if (this.#caching) this.#transport.unhandle(TallyMessages.invalidate);
     this.#transport.unhandle(TallyMessages.reset);
     this.#cache.clear();
@@ -326,16 +331,26 @@ export class RemoteTallyStore implements TallyStore {
   }
 
   #call<R>(type: string, payload: unknown, operationId?: string): Promise<R> {
-    const pending = new Promise<unknown>((resolve, reject) => {
-      this.#outbox.push({ type, payload, resolve, reject });
+    this.#inFlight += 1;
+    return new Promise<R>((resolve, reject) => {
+      this.#outbox.push({
+        type,
+        payload,
+        operationId,
+        resolve: resolve as (reply: unknown) => void,
+        reject,
+      });
       if (this.#outbox.length === 1) setImmediate(this.#sendOutbox);
-    }).catch((err: unknown) => {
-      throw reviveStoreError(err, operationId);
     });
-    this.#inFlight.add(pending);
-    const settled = (): void => void this.#inFlight.delete(pending);
-    pending.then(settled, settled);
-    return pending as Promise<R>;
+  }
+
+  /** One call settled: wakes `stop()` once none is left. */
+  #settled(): void {
+    this.#inFlight -= 1;
+    if (this.#inFlight > 0 || this.#whenIdle.length === 0) return;
+    const waiters = this.#whenIdle;
+    this.#whenIdle = [];
+    for (const wake of waiters) wake();
   }
 
   /**
@@ -348,17 +363,28 @@ export class RemoteTallyStore implements TallyStore {
   readonly #sendOutbox = (): void => {
     const batch = this.#outbox;
     this.#outbox = [];
-    for (const { type, payload, resolve, reject } of batch) {
+    for (const request of batch) {
       // A transport that throws instead of rejecting must not strand the rest of the batch.
       try {
         this.#transport
-          .request(this.#db, type, payload, { timeoutMs: this.#timeoutMs })
-          .then(resolve, reject);
+          .request(this.#db, request.type, request.payload, { timeoutMs: this.#timeoutMs })
+          .then(
+            (reply) => {
+              this.#settled();
+              request.resolve(reply);
+            },
+            (err: unknown) => this.#fail(request, err),
+          );
       } catch (err) {
-        reject(err);
+        this.#fail(request, err);
       }
     }
   };
+
+  #fail(request: OutgoingRequest, err: unknown): void {
+    this.#settled();
+    request.reject(reviveStoreError(err, request.operationId));
+  }
 
   #runningCatalog(): TallyCatalog {
     if (!this.#running) throw new LifecycleError('the remote tally store is not running');

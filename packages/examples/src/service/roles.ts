@@ -94,6 +94,17 @@ async function assemble(
   }
 }
 
+/**
+ * How long a front-end gathers the requests it served before it multicasts
+ * them to the raffle, in ms. Every batch costs the front-end and the db the
+ * same exchange of about five messages (submit, order, commit and two
+ * acknowledgements), each a write that wakes the other process; at one
+ * client, 50 ms rather than 10 cut the two tiers' CPU per request by 15–25%
+ * (same-run A/B). Requests enter the raffle, in the same total order, at
+ * most this much later; draws come every 10 s.
+ */
+const FRONT_END_RAFFLE_BATCH_MS = 50;
+
 /** Default of {@link ServiceOptions.raffleDrawIntervalMs}. */
 const DEFAULT_RAFFLE_DRAW_INTERVAL_MS = 10_000;
 
@@ -159,6 +170,7 @@ export function startFrontEnd(spec: NodeSpec, options: ServiceOptions): Promise<
       store,
       raffle,
       token: options.token,
+      raffleBatchMs: FRONT_END_RAFFLE_BATCH_MS,
       ...(options.httpServer?.maxBodyBytes === undefined
         ? {}
         : { maxBodyBytes: options.httpServer.maxBodyBytes }),

@@ -226,6 +226,15 @@ export class RemoteTallyStore implements TallyStore {
       .value as MedalTally;
   }
 
+  /**
+   * The tally from the read cache when a lease on it holds, at once (the
+   * front-end then answers within its request handler); undefined when it
+   * must be asked of the db. Throws as {@link getMedalTally} rejects.
+   */
+  medalTallyNow(team: string): MedalTally | undefined {
+    return this.#cachedNow(medalKey(this.#runningCatalog().team(team))) as MedalTally | undefined;
+  }
+
   async listMedalTallies(): Promise<MedalTally[]> {
     this.#runningCatalog();
     return this.#call<MedalTally[]>(TallyMessages.listMedalTallies, {});
@@ -252,6 +261,11 @@ export class RemoteTallyStore implements TallyStore {
       .value as EventScore;
   }
 
+  /** One event's scores from the read cache, as {@link medalTallyNow} reads a tally. */
+  scoreNow(event: string): EventScore | undefined {
+    return this.#cachedNow(scoreKey(this.#runningCatalog().event(event))) as EventScore | undefined;
+  }
+
   async listScores(): Promise<EventScore[]> {
     this.#runningCatalog();
     return this.#call<EventScore[]>(TallyMessages.listScores, {});
@@ -260,6 +274,14 @@ export class RemoteTallyStore implements TallyStore {
   /** How many cached values are held now (for `/status`). */
   get cachedKeys(): number {
     return this.#cache.size;
+  }
+
+  #cachedNow(key: string): MedalTally | EventScore | undefined {
+    if (!this.#caching) return undefined;
+    const cached = this.#cache.get(key);
+    return cached !== undefined && cached.expiresAt > this.#scheduler.now()
+      ? copyOf(cached.value)
+      : undefined;
   }
 
   async #read(

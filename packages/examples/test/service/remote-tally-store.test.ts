@@ -271,3 +271,45 @@ describe('a db that restarts', () => {
     }
   });
 });
+
+describe('RemoteTallyStore reads at once (medalTallyNow, scoreNow)', () => {
+  it.each([true, false])(
+    'answers from the read cache only while a lease holds and no write dropped it (cache: %s)',
+    async (cache) => {
+      const { pair, remote } = await startPair(new MemoryTallyStore(), cache);
+      try {
+        // Nothing read yet: the db must be asked.
+        expect(remote.medalTallyNow('Gaul')).toBeUndefined();
+        await remote.incrementMedal('Gaul', 'gold', 'now-1');
+        await expect(remote.getMedalTally('Gaul')).resolves.toMatchObject({ gold: 1 });
+        await expect(remote.getScore('Stone Curling')).resolves.toMatchObject({
+          scores: { Gaul: 0 },
+        });
+        if (cache) {
+          expect(remote.medalTallyNow('Gaul')).toEqual({
+            team: 'Gaul',
+            gold: 1,
+            silver: 0,
+            bronze: 0,
+          });
+          expect(remote.scoreNow('Stone Curling')).toMatchObject({ scores: { Gaul: 0, Rome: 0 } });
+        } else {
+          expect(remote.medalTallyNow('Gaul')).toBeUndefined();
+          expect(remote.scoreNow('Stone Curling')).toBeUndefined();
+        }
+        // Its own write drops the copy: a read at once would be stale.
+        await remote.incrementMedal('Gaul', 'gold', 'now-2');
+        expect(remote.medalTallyNow('Gaul')).toBeUndefined();
+        await expect(remote.getMedalTally('Gaul')).resolves.toMatchObject({ gold: 2 });
+        // Past the 20 ms lease the copy may be stale too.
+        await new Promise((resolve) => setTimeout(resolve, 40));
+        expect(remote.medalTallyNow('Gaul')).toBeUndefined();
+        expect(() => remote.medalTallyNow('Atlantis')).toThrow();
+      } finally {
+        await remote.stop();
+        await pair.frontEnd.stop();
+        await pair.db.stop();
+      }
+    },
+  );
+});

@@ -28,9 +28,9 @@ interface PendingAppend<T> {
 
 /**
  * An append-only file whose appends resolve only once they are on disk
- * (`fdatasync`), with group commit: the records appended while a sync is in
- * flight are written and synced together by the next one, so concurrent
- * writers share syncs and no timer is needed. After an I/O error the log
+ * (`fdatasync`), with group commit: the records appended in one event-loop
+ * turn, and those appended while a sync is in flight, are written and synced
+ * together, so concurrent writers share syncs and no timer is needed. After an I/O error the log
  * refuses every append (the page cache may have dropped the failed data, so
  * only a reopen and recovery can tell what is on disk).
  */
@@ -85,7 +85,11 @@ export class GroupCommitLog<T = void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.queue.push({ record, tag, resolve, reject });
-      this.flushing ??= this.flush();
+      // Not at once: the writes of one turn (a TCP read of many requests, the sockets
+      // ready together) would go as one record, then the rest after its sync.
+      this.flushing ??= new Promise<void>((turnEnded) => setImmediate(turnEnded)).then(() =>
+        this.flush(),
+      );
     });
   }
 

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -19,6 +20,15 @@ export interface GroupCommitLogOptions<T> {
   betweenBatches?: () => Promise<void> | void;
 }
 
+/**
+ * `O_DSYNC` where the platform has it (Linux, macOS): a write to the log
+ * returns only once its data is on disk, as a write followed by
+ * `fdatasync` would (Linux runs the same range sync inside the write), in
+ * one system call and one trip to libuv's thread pool instead of two.
+ * Without it, every write is followed by `fdatasync`.
+ */
+const SYNC_ON_WRITE: number | undefined = constants.O_DSYNC;
+
 interface PendingAppend<T> {
   record: Buffer;
   tag: T;
@@ -28,11 +38,12 @@ interface PendingAppend<T> {
 
 /**
  * An append-only file whose appends resolve only once they are on disk
- * (`fdatasync`), with group commit: the records appended in one event-loop
- * turn, and those appended while a sync is in flight, are written and synced
- * together, so concurrent writers share syncs and no timer is needed. After an I/O error the log
- * refuses every append (the page cache may have dropped the failed data, so
- * only a reopen and recovery can tell what is on disk).
+ * (written with `O_DSYNC`, or followed by `fdatasync`), with group commit:
+ * the records appended in one event-loop turn, and those appended while a
+ * sync is in flight, are written and synced together, so concurrent writers
+ * share syncs and no timer is needed. After an I/O error the log refuses
+ * every append (the page cache may have dropped the failed data, so only a
+ * reopen and recovery can tell what is on disk).
  */
 export class GroupCommitLog<T = void> {
   private readonly queue: PendingAppend<T>[] = [];
@@ -155,7 +166,7 @@ export class GroupCommitLog<T = void> {
     if (bytesWritten !== total) {
       throw new Error(`short write to ${this.currentPath}: ${bytesWritten} of ${total} bytes`);
     }
-    await this.handle.datasync();
+    if (SYNC_ON_WRITE === undefined) await this.handle.datasync();
     this.bytes += total;
   }
 
@@ -169,7 +180,8 @@ export class GroupCommitLog<T = void> {
 }
 
 async function openForAppend(path: string): Promise<{ handle: FileHandle; size: number }> {
-  const handle = await open(path, 'a', 0o600);
+  const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
+  const handle = await open(path, flags | (SYNC_ON_WRITE ?? 0), 0o600);
   try {
     // A segment written by an older version may be wider: the log is the owner's alone.
     await handle.chmod(0o600);

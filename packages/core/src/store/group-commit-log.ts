@@ -3,6 +3,8 @@ import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StoreUnavailableError } from '../contracts';
+import type { Scheduler } from '../contracts';
+import { RealScheduler } from '../time/real-scheduler';
 import { fsyncDirectory } from './durable-file';
 
 /** Options of {@link GroupCommitLog}. */
@@ -18,6 +20,8 @@ export interface GroupCommitLogOptions<T> {
   onDurable?: (tags: T[]) => void;
   /** Called between batches, while nothing is being written: the moment to {@link GroupCommitLog.rotate}. */
   betweenBatches?: () => Promise<void> | void;
+  /** Where a batch waits for the end of the event-loop turn (a 0 ms timer). Default: a `RealScheduler`. */
+  scheduler?: Scheduler;
 }
 
 /**
@@ -49,6 +53,7 @@ export class GroupCommitLog<T = void> {
   private readonly queue: PendingAppend<T>[] = [];
   private readonly maxBatchRecords: number;
   private readonly maxBatchBytes: number;
+  private readonly scheduler: Scheduler;
   private flushing: Promise<void> | undefined;
   private failure: StoreUnavailableError | undefined;
 
@@ -60,6 +65,7 @@ export class GroupCommitLog<T = void> {
   ) {
     this.maxBatchRecords = options.maxBatchRecords ?? 1024;
     this.maxBatchBytes = options.maxBatchBytes ?? 1 << 20;
+    this.scheduler = options.scheduler ?? new RealScheduler();
     if (!Number.isSafeInteger(this.maxBatchRecords) || this.maxBatchRecords < 1) {
       throw new RangeError(
         `maxBatchRecords must be a positive integer, got ${this.maxBatchRecords}`,
@@ -98,9 +104,9 @@ export class GroupCommitLog<T = void> {
       this.queue.push({ record, tag, resolve, reject });
       // Not at once: the writes of one turn (a TCP read of many requests, the sockets
       // ready together) would go as one record, then the rest after its sync.
-      this.flushing ??= new Promise<void>((turnEnded) => setImmediate(turnEnded)).then(() =>
-        this.flush(),
-      );
+      this.flushing ??= new Promise<void>((turnEnded) => {
+        this.scheduler.setTimeout(turnEnded, 0);
+      }).then(() => this.flush());
     });
   }
 

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchResult } from '@medals/core/testing';
 import { benchQuick, benchResult, writeBenchResults } from '@medals/core/testing';
@@ -7,7 +9,13 @@ import { calibrateAgainstWrk, wrkInstalled } from '@medals/loadgen';
 import type { RequestSpec } from '@medals/loadgen';
 import { recoveryBench } from './recovery';
 import { launchCluster, launchSingle } from '../src/cli/launch-cluster';
-import { olympicRequests, PooledRuns, runOlympicLoad, tallyReads } from '../src/eval/olympic-load';
+import {
+  medalIncrements,
+  olympicRequests,
+  PooledRuns,
+  runOlympicLoad,
+  tallyReads,
+} from '../src/eval/olympic-load';
 import type { MeasuredServer } from '../src/eval/olympic-load';
 import { experimentPlacements, placeServers } from '../src/eval/placement';
 import type { LoadPlacement } from '../src/eval/placement';
@@ -22,7 +30,9 @@ import type { ServiceOptions } from '../src/service';
  * against wrk in the same run on the same plain node:http server. Each
  * figure and its baseline are measured in alternating rounds; medians of
  * the rounds are reported. The store is the memory store, so the figures
- * are the tiers' cost, not the disk's. Unpinned is the headline; where the
+ * are the tiers' cost, not the disk's, but for the durable increments:
+ * both tiers again, on the file store (every increment fsynced before its
+ * answer), in fresh data directories. Unpinned is the headline; where the
  * machine allows (Linux, 2+ CPUs, taskset; not in a quick run) the same
  * rounds run pinned too, generator on CPU 0 and servers on the others,
  * recorded as `*.pinned`.
@@ -163,6 +173,95 @@ function olympicResults(measured: Measured, suffix: string): BenchResult[] {
   ];
 }
 
+/**
+ * Durable increments (`PUT /incrementMedalTally` only, 10 clients) through
+ * a single-tier server and a one-front-end two-tier cluster, both on the
+ * file store in fresh temporary data directories, in their own phase so
+ * the memory-store figures are measured without these servers beside them.
+ */
+async function durableIncrementResults(
+  placements: readonly LoadPlacement[],
+): Promise<BenchResult[]> {
+  const dataDirs: string[] = [];
+  const onFileStore = (name: string): ServiceOptions => {
+    const dataDir = mkdtempSync(join(tmpdir(), `medals-bench-${name}-`));
+    dataDirs.push(dataDir);
+    return { ...options, store: 'file', dataDir };
+  };
+  const results: BenchResult[] = [];
+  try {
+    const single = await launchSingle(onFileStore('single'));
+    const cluster = await launchCluster({
+      frontEnds: 1,
+      options: onFileStore('two-tier'),
+      dispatcher: false,
+    }).catch(async (err: unknown) => {
+      await single.stop();
+      throw err;
+    });
+    try {
+      const targets: Target[] = [
+        {
+          name: 'single',
+          url: single.node.url ?? '',
+          servers: [{ pid: single.node.pid, label: 'single-tier' }],
+        },
+        {
+          name: 'two',
+          url: cluster.frontEnds[0].url ?? '',
+          servers: [
+            { pid: cluster.frontEnds[0].pid, label: 'front-end' },
+            { pid: cluster.db.pid, label: 'db' },
+          ],
+        },
+      ];
+      const workload: Workload = {
+        name: 'durable-increment',
+        requests: medalIncrements(options.token),
+        clients: 10,
+        targets,
+      };
+      const pids = [single.node.pid, cluster.db.pid, cluster.frontEnds[0].pid];
+      placeServers(placements[0], pids);
+      console.log('# warming the file-store servers up (not measured)');
+      for (const target of targets) {
+        await runOlympicLoad({
+          urls: target.url,
+          requests: workload.requests,
+          clients: workload.clients,
+          durationMs: warmUpMs,
+          placement: placements[0],
+        });
+      }
+      for (const placement of placements) {
+        console.log(`# durable increments (file store), ${placement.description}`);
+        const measured = await measureRounds([workload], placement, pids);
+        const throughput = (target: string): number =>
+          median((measured.get(`${workload.name}/${target}`) ?? []).map((runs) => runs.throughput));
+        const s = placement.pinned ? '.pinned' : '';
+        results.push(
+          benchResult(
+            `olympic.throughput.two-tier.durable-increment.c10${s}`,
+            'req/s',
+            throughput('two'),
+            false,
+            {
+              name: `olympic.throughput.single-tier.durable-increment.c10${s}`,
+              value: throughput('single'),
+            },
+          ),
+        );
+      }
+    } finally {
+      await cluster.stop();
+      await single.stop();
+    }
+  } finally {
+    for (const dataDir of dataDirs) rmSync(dataDir, { recursive: true, force: true });
+  }
+  return results;
+}
+
 async function calibration(
   url: string,
   pid: number,
@@ -264,6 +363,7 @@ async function main(): Promise<void> {
     await single.stop();
     plain.stop();
   }
+  results.push(...(await durableIncrementResults(placements)));
   console.log('# recovery: fe2, then the db, SIGKILLed and restarted by the supervisor');
   results.push(...(await recoveryBench(options, quick ? 2 : 5, quick ? 5_000 : 10_000)));
   writeBenchResults('examples', results);

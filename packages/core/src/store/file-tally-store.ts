@@ -20,11 +20,11 @@ export interface FileTallyStoreOptions extends TallyStoreOptions {
   /** Directory of the store's log segments, snapshot and lock; created if missing. Required. */
   directory: string;
   /**
-   * Most writes that share one `fdatasync`. Default 1024. `1` syncs each
+   * Most writes that share one sync. Default 1024. `1` syncs each
    * write on its own: much slower, only for comparison.
    */
   maxBatchRecords?: number;
-  /** Most bytes written per `fdatasync`; a batch holds at least one write. Default 1 MiB. */
+  /** Most bytes written per sync; a batch holds at least one write. Default 1 MiB. */
   maxBatchBytes?: number;
   /**
    * Size in bytes of the current log segment past which the store writes a
@@ -56,9 +56,10 @@ function segmentFile(generation: number): string {
 
 /**
  * A durable {@link TallyStore} in a directory. Every write is appended to a
- * log as a record with a length and a CRC-32, and resolves only once
- * `fdatasync` has returned; writes that arrive while a sync is in flight
- * share the next one (group commit). Reads see acknowledged writes only.
+ * log as a record with a length and a CRC-32, and resolves only once it is
+ * on disk (an `O_DSYNC` write, or `fdatasync`); the writes of one
+ * event-loop turn share a sync, and so do those that arrive while one is in
+ * flight (group commit). Reads see acknowledged writes only.
  *
  * On start the store takes the directory's lock, loads the snapshot and
  * replays the log. A torn tail (a crash during an unacknowledged write) is

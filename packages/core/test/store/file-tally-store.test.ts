@@ -9,9 +9,11 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileTallyStore } from '@medals/core';
 import type { FileTallyStoreOptions } from '@medals/core';
+import { DurabilityProbe } from './support/durability-probe';
 import { temporaryDirectory } from './support/temporary-directory';
 
 let directory: ReturnType<typeof temporaryDirectory>;
@@ -80,6 +82,28 @@ describe('FileTallyStore file modes', () => {
     expect(statSync(directory.path).mode & 0o777).toBe(0o700);
     for (const [name, mode] of Object.entries(modes()))
       expect({ name, mode }).toEqual({ name, mode: 0o600 });
+  });
+});
+
+describe('FileTallyStore durability', () => {
+  it('answers a write, and its retry, only once its record is on disk, concurrent writes sharing syncs', async () => {
+    const store = await open();
+    const log = (store as unknown as { log: { handle: FileHandle } }).log;
+    const probe = new DurabilityProbe(log.handle);
+    const answeredEarly: string[] = [];
+    /** The write's record is the `index`th of the log: records are appended in call order. */
+    const increment = (index: number, operationId: string): Promise<void> =>
+      store.incrementMedal('Gaul', 'gold', operationId).then(() => {
+        if (index >= probe.durableRecords) answeredEarly.push(operationId);
+      });
+    const writes = Array.from({ length: 30 }, (_, i) => increment(i, `op-${i}`));
+    // A retry of a write not yet on disk waits for it.
+    writes.push(increment(0, 'op-0'));
+    await Promise.all(writes);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => increment(30 + i, `op-${30 + i}`)));
+    expect(answeredEarly).toEqual([]);
+    expect(probe.durableRecords).toBe(40);
+    expect((await store.getMedalTally('Gaul')).gold).toBe(40);
   });
 });
 

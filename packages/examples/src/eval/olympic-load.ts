@@ -12,21 +12,29 @@ const medals = ['gold', 'silver', 'bronze'];
  * an `Idempotency-Key` of its own, so every one counts.
  */
 export function olympicRequests(token: string): RequestSpec[] {
-  const requests: RequestSpec[] = [];
-  // 2 teams × 3 medals × 3 events: six pairs cover every combination of team and medal.
-  for (let i = 0; i < 6; i++) {
-    const team = DEFAULT_TEAMS[i % DEFAULT_TEAMS.length];
-    const event = DEFAULT_EVENTS[i % DEFAULT_EVENTS.length];
-    requests.push(
-      {
-        method: 'PUT',
-        path: `/incrementMedalTally/${encodeURIComponent(team)}/${medals[i % medals.length]}`,
-        headers: { authorization: `Bearer ${token}`, 'idempotency-key': UNIQUE_ID },
-      },
-      { method: 'GET', path: `/getScore/${encodeURIComponent(event)}` },
-    );
-  }
-  return requests;
+  return medalIncrements(token).flatMap((increment, i) => [
+    increment,
+    {
+      method: 'GET',
+      path: `/getScore/${encodeURIComponent(DEFAULT_EVENTS[i % DEFAULT_EVENTS.length])}`,
+    },
+  ]);
+}
+
+/**
+ * Increments only, as Cacofonix sends them: `PUT /incrementMedalTally`
+ * over every team and medal in turn, each with his token as
+ * `Authorization: Bearer` and an `Idempotency-Key` of its own. On the file
+ * store each one is fsynced before its answer: the durable-increment
+ * workload.
+ */
+export function medalIncrements(token: string): RequestSpec[] {
+  // 2 teams × 3 medals: six requests cover every combination.
+  return Array.from({ length: 6 }, (_, i) => ({
+    method: 'PUT',
+    path: `/incrementMedalTally/${encodeURIComponent(DEFAULT_TEAMS[i % DEFAULT_TEAMS.length])}/${medals[i % medals.length]}`,
+    headers: { authorization: `Bearer ${token}`, 'idempotency-key': UNIQUE_ID },
+  }));
 }
 
 /** Reads only: `GET /getMedalTally/Gaul`, the cheapest request of the lab API. */

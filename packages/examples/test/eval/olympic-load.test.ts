@@ -3,6 +3,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { RequestsFailedError } from '@medals/loadgen';
 import {
+  medalIncrements,
   olympicRequests,
   PooledRuns,
   runOlympicLoad,
@@ -105,6 +106,25 @@ describe("the report's workload through the load generator", () => {
     // Every team and every medal is incremented, every event read.
     expect(new Set(writes.map((r) => r.url)).size).toBe(6);
     expect(new Set(reads.map((r) => r.url)).size).toBe(3);
+  });
+
+  it('makes durable-increment clients send increments only, each with the token and a key of its own', async () => {
+    const { stub: server, url } = await stub();
+    await runOlympicLoad({
+      urls: url,
+      requests: medalIncrements('t0ken'),
+      clients: 2,
+      requestsPerClient: 6,
+      placement,
+      warmupMs: 0,
+    });
+    expect(server.seen).toHaveLength(12);
+    expect(server.seen.every((r) => r.method === 'PUT')).toBe(true);
+    expect(server.seen.every((r) => r.url.startsWith('/incrementMedalTally/'))).toBe(true);
+    expect(server.seen.every((r) => r.authorization === 'Bearer t0ken')).toBe(true);
+    expect(new Set(server.seen.map((r) => r.key)).size).toBe(12);
+    // Every team and every medal.
+    expect(new Set(server.seen.map((r) => r.url)).size).toBe(6);
   });
 
   it('sends each client to the front-end it was assigned, and counts requests per front-end', async () => {

@@ -133,9 +133,18 @@ export async function runNode(args: string[]): Promise<number> {
   };
   const log = new EventLog(logLevel);
 
+  // Listening from before the node starts: a leader learned or a clock round run while starting is
+  // reported too. Per-request events are only ever shown at debug: below it, the role is spared making them.
+  const listener = {
+    onEvent: (event: string, data: unknown): void => {
+      if (send === undefined) log.event(spec.id, event, data);
+      else if (forwarded(event, data, logLevel)) tell({ type: 'event', id: spec.id, event, data });
+    },
+    perRequest: logLevel === 'debug',
+  };
   let role: RunningRole;
   try {
-    role = await startRole(spec, options);
+    role = await startRole(spec, options, listener);
   } catch (err) {
     const message = `${spec.id} could not start: ${(err as Error).message}`;
     if (send === undefined) {
@@ -145,15 +154,6 @@ export async function runNode(args: string[]): Promise<number> {
     }
     return 1;
   }
-
-  // Per-request events are only ever shown at debug: below it, the role is spared making them.
-  role.onEvent(
-    (event, data) => {
-      if (send === undefined) log.event(spec.id, event, data);
-      else if (forwarded(event, data, logLevel)) tell({ type: 'event', id: spec.id, event, data });
-    },
-    { perRequest: logLevel === 'debug' },
-  );
 
   const stopped = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));

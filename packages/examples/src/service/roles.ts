@@ -108,6 +108,27 @@ const FRONT_END_RAFFLE_BATCH_MS = 50;
 /** Default of {@link ServiceOptions.raffleDrawIntervalMs}. */
 const DEFAULT_RAFFLE_DRAW_INTERVAL_MS = 10_000;
 
+/**
+ * A listener given to `startRole` itself: it hears the role's events from
+ * before its node starts, so none emitted while starting (a leader learned
+ * during start, a first clock round) is lost, as it would be to one added
+ * with `onEvent` once the role is running.
+ */
+export interface EarlyRoleListener extends RoleEventOptions {
+  onEvent: RoleEventListener;
+}
+
+/** Attaches `early` to a role's hub and its node's bus, before anything starts. */
+function listenEarly(
+  early: EarlyRoleListener | undefined,
+  hub: RoleEventHub,
+  events: EventBus | undefined,
+): void {
+  if (early === undefined) return;
+  hub.on(early.onEvent, early);
+  events?.onAny((event, data) => early.onEvent(event, data));
+}
+
 function requireToken(spec: NodeSpec, options: ServiceOptions): void {
   if (options.token.length === 0) {
     throw new RangeError(
@@ -117,19 +138,25 @@ function requireToken(spec: NodeSpec, options: ServiceOptions): void {
 }
 
 /** The `db` role: a node serving the chosen tally store to the front-ends. */
-export function startDb(spec: NodeSpec, options: ServiceOptions): Promise<RunningRole> {
+export function startDb(
+  spec: NodeSpec,
+  options: ServiceOptions,
+  early?: EarlyRoleListener,
+): Promise<RunningRole> {
   const started: (() => Promise<void>)[] = [];
   return assemble(started, async () => {
     requireCredentials(spec, options);
     const store = createTallyStore(options);
     const { node } = createServiceNode(spec, 'db', options, [tallyStoreServer(store)]);
+    const hub = new RoleEventHub();
+    listenEarly(early, hub, node.events);
     started.push(() => node.stop());
     await node.start();
     return {
       id: spec.id,
       role: 'db',
       address: node.transport.address,
-      hub: new RoleEventHub(),
+      hub,
       events: node.events,
       status: () => ({ node: spec.id, role: 'db', store: options.store, ...describeNode(node) }),
       stops: [() => node.stop()],
@@ -138,13 +165,18 @@ export function startDb(spec: NodeSpec, options: ServiceOptions): Promise<Runnin
 }
 
 /** The `frontend` role: the REST API over a node that reaches the db. */
-export function startFrontEnd(spec: NodeSpec, options: ServiceOptions): Promise<RunningRole> {
+export function startFrontEnd(
+  spec: NodeSpec,
+  options: ServiceOptions,
+  early?: EarlyRoleListener,
+): Promise<RunningRole> {
   const started: (() => Promise<void>)[] = [];
   return assemble(started, async () => {
     requireToken(spec, options);
     requireCredentials(spec, options);
     const hub = new RoleEventHub();
     const { node, topology } = createServiceNode(spec, 'frontend', options);
+    listenEarly(early, hub, node.events);
     started.push(() => node.stop());
     await node.start();
     const report = (error: Error & { code?: string }): void =>
@@ -229,13 +261,18 @@ const EXPIRY_SWEEP_MS = 100;
  * keep coming; front-ends configured in `spec.frontEnds` are served from the
  * start, until they register.
  */
-export function startDispatcher(spec: NodeSpec, options: ServiceOptions): Promise<RunningRole> {
+export function startDispatcher(
+  spec: NodeSpec,
+  options: ServiceOptions,
+  early?: EarlyRoleListener,
+): Promise<RunningRole> {
   const started: (() => Promise<void> | void)[] = [];
   return assemble(started, async () => {
     requireCredentials(spec, options);
     const configured = spec.frontEnds ?? {};
     const keyring = keyringOf(spec.id, options);
     const hub = new RoleEventHub();
+    listenEarly(early, hub, undefined);
     const scheduler = new RealScheduler().scope();
     started.push(() => scheduler.dispose());
     const dispatcher = new LeastLoadedDispatcher(configured, { now: () => scheduler.now() });
@@ -292,12 +329,17 @@ export function startDispatcher(spec: NodeSpec, options: ServiceOptions): Promis
 }
 
 /** The `single` role: the REST API with the store in the same process, the report's baseline. */
-export function startSingle(spec: NodeSpec, options: ServiceOptions): Promise<RunningRole> {
+export function startSingle(
+  spec: NodeSpec,
+  options: ServiceOptions,
+  early?: EarlyRoleListener,
+): Promise<RunningRole> {
   const started: (() => Promise<void>)[] = [];
   return assemble(started, async () => {
     requireToken(spec, options);
     const hub = new RoleEventHub();
     const events = new NodeEventBus();
+    listenEarly(early, hub, events);
     const report = (error: Error & { code?: string }): void =>
       events.emit('node:error', {
         node: spec.id,

@@ -48,6 +48,9 @@ function registrationNote(change: unknown): string {
  */
 const perRequestEvents = new Set(['delivered', 'http:request', 'dispatcher:assigned']);
 
+/** Events the experiments and the launcher's callers read whatever is printed, though shown only at `debug`. */
+const alwaysForwarded = new Set(['clockAdjusted']);
+
 const formatters: Readonly<Record<string, (data: Fields) => EventLine>> = {
   elected: (d) => ({
     level: 'info',
@@ -57,8 +60,9 @@ const formatters: Readonly<Record<string, (data: Fields) => EventLine>> = {
     level: 'debug',
     text: `started an election for term ${field(d, 'term')}`,
   }),
+  // One line per round is the leader's clockSyncRound; each node's correction is detail.
   clockAdjusted: (d) => ({
-    level: 'info',
+    level: 'debug',
     text: `clock adjusted by ${signed(d.deltaMs)} ms (${field(d, 'mode')}, round ${field(d, 'round')} of ${field(d, 'server')})`,
   }),
   clockSyncRound: (d) => {
@@ -144,12 +148,13 @@ export function formatEvent(event: string, data: unknown): EventLine {
 
 /**
  * Whether a node started with `threshold` passes `event` on to its launcher:
- * everything of level info or above (the experiments read elections, clock
- * adjustments and raffle results whatever is printed), and the rest only at
- * `debug`.
+ * everything of level info or above and each clock correction (the
+ * experiments read elections, clock adjustments and raffle results whatever
+ * is printed), and the rest only at `debug`.
  */
 export function forwarded(event: string, data: unknown, threshold: LogLevel): boolean {
   if (perRequestEvents.has(event)) return threshold === 'debug';
+  if (alwaysForwarded.has(event)) return true;
   return threshold === 'debug' || formatEvent(event, data).level !== 'debug';
 }
 

@@ -49,6 +49,9 @@ describe('the CLI log', () => {
     expect(forwarded('delivered', {}, 'debug')).toBe(true);
     expect(forwarded('clockSyncRound', {}, 'error')).toBe(true);
     expect(forwarded('electionStarted', {}, 'info')).toBe(false);
+    // Shown only at debug (the round's one line is the leader's), but the clock experiment reads them.
+    expect(formatEvent('clockAdjusted', { deltaMs: 1 }).level).toBe('debug');
+    expect(forwarded('clockAdjusted', { deltaMs: 1 }, 'error')).toBe(true);
   });
 });
 

@@ -9,6 +9,8 @@ import { calibrateAgainstWrk, wrkInstalled } from '@medals/loadgen';
 import type { RequestSpec } from '@medals/loadgen';
 import { recoveryBench } from './recovery';
 import { launchCluster, launchSingle } from '../src/cli/launch-cluster';
+import type { LaunchedCluster } from '../src/cli/launch-cluster';
+import type { LaunchedNode } from '../src/cli/node-process-group';
 import {
   medalIncrements,
   olympicRequests,
@@ -82,6 +84,40 @@ interface Workload {
 
 /** Per workload and target: one pooled cell per round, so medians can be taken over rounds. */
 type Measured = Map<string, PooledRuns[]>;
+
+/** The single-tier server and the two-tier front-end (with its db) as targets, named `single` and `two`. */
+function tierTargets(
+  single: { node: LaunchedNode },
+  cluster: LaunchedCluster,
+): { single: Target; two: Target } {
+  return {
+    single: {
+      name: 'single',
+      url: single.node.url ?? '',
+      servers: [{ pid: single.node.pid, label: 'single-tier' }],
+    },
+    two: {
+      name: 'two',
+      url: cluster.frontEnds[0].url ?? '',
+      servers: [
+        { pid: cluster.frontEnds[0].pid, label: 'front-end' },
+        { pid: cluster.db.pid, label: 'db' },
+      ],
+    },
+  };
+}
+
+/** Loads each target in turn, unmeasured: a front-end's CPU per request keeps falling for tens of thousands of requests. */
+async function warmUp(
+  targets: readonly Target[],
+  requests: readonly RequestSpec[],
+  clients: number,
+  placement: LoadPlacement,
+): Promise<void> {
+  for (const target of targets) {
+    await runOlympicLoad({ urls: target.url, requests, clients, durationMs: warmUpMs, placement });
+  }
+}
 
 async function measureRounds(
   workloads: readonly Workload[],
@@ -200,21 +236,8 @@ async function durableIncrementResults(
       throw err;
     });
     try {
-      const targets: Target[] = [
-        {
-          name: 'single',
-          url: single.node.url ?? '',
-          servers: [{ pid: single.node.pid, label: 'single-tier' }],
-        },
-        {
-          name: 'two',
-          url: cluster.frontEnds[0].url ?? '',
-          servers: [
-            { pid: cluster.frontEnds[0].pid, label: 'front-end' },
-            { pid: cluster.db.pid, label: 'db' },
-          ],
-        },
-      ];
+      const tiers = tierTargets(single, cluster);
+      const targets = [tiers.single, tiers.two];
       const workload: Workload = {
         name: 'durable-increment',
         requests: medalIncrements(options.token),
@@ -224,15 +247,7 @@ async function durableIncrementResults(
       const pids = [single.node.pid, cluster.db.pid, cluster.frontEnds[0].pid];
       placeServers(placements[0], pids);
       console.log('# warming the file-store servers up (not measured)');
-      for (const target of targets) {
-        await runOlympicLoad({
-          urls: target.url,
-          requests: workload.requests,
-          clients: workload.clients,
-          durationMs: warmUpMs,
-          placement: placements[0],
-        });
-      }
+      await warmUp(targets, workload.requests, workload.clients, placements[0]);
       for (const placement of placements) {
         console.log(`# durable increments (file store), ${placement.description}`);
         const measured = await measureRounds([workload], placement, pids);
@@ -306,27 +321,13 @@ async function main(): Promise<void> {
   const single = await launchSingle(options);
   const cluster = await launchCluster({ frontEnds: 1, options, dispatcher: false });
   try {
-    const singleUrl = single.node.url ?? '';
-    const frontEndUrl = cluster.frontEnds[0].url ?? '';
     const pids = [plain.pid, single.node.pid, cluster.db.pid, cluster.frontEnds[0].pid];
     const plainTarget: Target = {
       name: 'plain',
       url: plain.url,
       servers: [{ pid: plain.pid, label: 'plain' }],
     };
-    const singleTarget: Target = {
-      name: 'single',
-      url: singleUrl,
-      servers: [{ pid: single.node.pid, label: 'single-tier' }],
-    };
-    const twoTierTarget: Target = {
-      name: 'two',
-      url: frontEndUrl,
-      servers: [
-        { pid: cluster.frontEnds[0].pid, label: 'front-end' },
-        { pid: cluster.db.pid, label: 'db' },
-      ],
-    };
+    const { single: singleTarget, two: twoTierTarget } = tierTargets(single, cluster);
     const mixed = olympicRequests(options.token);
     const workloads: Workload[] = [
       {
@@ -340,15 +341,7 @@ async function main(): Promise<void> {
       { name: 'mixed-c1', requests: mixed, clients: 1, targets: [singleTarget, twoTierTarget] },
     ];
     console.log('# warming every server up (not measured)');
-    for (const target of [plainTarget, singleTarget, twoTierTarget]) {
-      await runOlympicLoad({
-        urls: target.url,
-        requests: mixed,
-        clients: 20,
-        durationMs: warmUpMs,
-        placement: placements[0],
-      });
-    }
+    await warmUp([plainTarget, singleTarget, twoTierTarget], mixed, 20, placements[0]);
     for (const placement of placements) {
       const suffix = placement.pinned ? '.pinned' : '';
       console.log(`# loadgen calibration against wrk, ${placement.description}`);

@@ -276,12 +276,16 @@ export class RemoteTallyStore implements TallyStore {
     return this.#cache.size;
   }
 
+  /** The cached entry of `key` while its lease holds at `now`. */
+  #leased(key: string, now: number): CacheEntry | undefined {
+    const cached = this.#cache.get(key);
+    return cached !== undefined && cached.expiresAt > now ? cached : undefined;
+  }
+
   #cachedNow(key: string): MedalTally | EventScore | undefined {
     if (!this.#caching) return undefined;
-    const cached = this.#cache.get(key);
-    return cached !== undefined && cached.expiresAt > this.#scheduler.now()
-      ? copyOf(cached.value)
-      : undefined;
+    const cached = this.#leased(key, this.#scheduler.now());
+    return cached === undefined ? undefined : copyOf(cached.value);
   }
 
   async #read(
@@ -291,10 +295,8 @@ export class RemoteTallyStore implements TallyStore {
   ): Promise<VersionedReply<MedalTally | EventScore>> {
     if (!this.#caching) return this.#call(type, payload);
     const now = this.#scheduler.now();
-    const cached = this.#cache.get(key);
-    if (cached !== undefined && cached.expiresAt > now) {
-      return { value: copyOf(cached.value), version: cached.version };
-    }
+    const cached = this.#leased(key, now);
+    if (cached !== undefined) return { value: copyOf(cached.value), version: cached.version };
     // The lease counts from before the request, so it ends no later than the db believes.
     const expiresAt = now + this.#leaseMs;
     const run = this.#dbRun;

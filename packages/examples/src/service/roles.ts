@@ -49,12 +49,7 @@ class StartedRole implements RunningRole {
   }
 
   onEvent(listener: RoleEventListener, options?: RoleEventOptions): () => void {
-    const offHub = this.#parts.hub.on(listener, options);
-    const offNode = this.#parts.events?.onAny((event, data) => listener(event, data));
-    return () => {
-      offHub();
-      offNode?.();
-    };
+    return listenToRole(this.#parts.hub, this.#parts.events, listener, options);
   }
 
   async status(): Promise<Record<string, unknown>> {
@@ -118,15 +113,28 @@ export interface EarlyRoleListener extends RoleEventOptions {
   onEvent: RoleEventListener;
 }
 
+/** Attaches `listener` to a role's hub and its node's bus; returns a function that detaches it. */
+function listenToRole(
+  hub: RoleEventHub,
+  events: EventBus | undefined,
+  listener: RoleEventListener,
+  options?: RoleEventOptions,
+): () => void {
+  const offHub = hub.on(listener, options);
+  const offNode = events?.onAny((event, data) => listener(event, data));
+  return () => {
+    offHub();
+    offNode?.();
+  };
+}
+
 /** Attaches `early` to a role's hub and its node's bus, before anything starts. */
 function listenEarly(
   early: EarlyRoleListener | undefined,
   hub: RoleEventHub,
   events: EventBus | undefined,
 ): void {
-  if (early === undefined) return;
-  hub.on(early.onEvent, early);
-  events?.onAny((event, data) => early.onEvent(event, data));
+  if (early !== undefined) listenToRole(hub, events, early.onEvent, early);
 }
 
 function requireToken(spec: NodeSpec, options: ServiceOptions): void {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { derivePairKey, parsePeerKeys } from '@medals/core';
 import { readClusterFile } from '../../src/cli/cluster-file';
 import type { ClusterFile } from '../../src/cli/cluster-file';
-import { alive, call, cliPath, requireBuiltCli, waitFor } from './support';
+import { alive, call, cliPath, requireBuiltCli, spawnCluster, waitFor } from './support';
 
 jest.setTimeout(60_000);
 
@@ -21,15 +21,7 @@ function startCluster(
   env: Record<string, string>,
   ...args: string[]
 ): { child: ChildProcess; output: () => string } {
-  let output = '';
-  const child = spawn(process.execPath, [cliPath, 'cluster', ...args], {
-    cwd: dir,
-    env: { ...process.env, MEDALS_CACOFONIX_TOKEN: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return { child, output: () => output };
+  return spawnCluster(dir, args, env);
 }
 
 function exited(child: ChildProcess): Promise<number | null> {

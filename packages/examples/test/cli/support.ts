@@ -112,13 +112,15 @@ export interface ClusterProcess {
   stop(): Promise<void>;
 }
 
-/** Runs `medals cluster args` in a directory of its own with `env` added, and waits for its cluster file. */
-export async function startClusterProcess(
+/**
+ * `medals cluster args` as a user runs it, in `dir`, with `env` added and
+ * no token inherited; `output()` is everything it printed so far.
+ */
+export function spawnCluster(
+  dir: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
-): Promise<ClusterProcess> {
-  requireBuiltCli();
-  const dir = mkdtempSync(join(tmpdir(), 'medals-cluster-'));
+): { child: ChildProcess; output: () => string } {
   let output = '';
   const child = spawn(process.execPath, [cliPath, 'cluster', ...args], {
     cwd: dir,
@@ -127,6 +129,17 @@ export async function startClusterProcess(
   });
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { child, output: () => output };
+}
+
+/** Runs `medals cluster args` in a directory of its own with `env` added, and waits for its cluster file. */
+export async function startClusterProcess(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<ClusterProcess> {
+  requireBuiltCli();
+  const dir = mkdtempSync(join(tmpdir(), 'medals-cluster-'));
+  const { child, output } = spawnCluster(dir, args, env);
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -142,9 +155,9 @@ export async function startClusterProcess(
       () => (existsSync(path) ? readClusterFile(path) : undefined),
       30_000,
     );
-    return { child, file, output: () => output, stop };
+    return { child, file, output, stop };
   } catch (err) {
     await stop();
-    throw new Error(`${(err as Error).message}\n${output}`, { cause: err });
+    throw new Error(`${(err as Error).message}\n${output()}`, { cause: err });
   }
 }

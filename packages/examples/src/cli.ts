@@ -10,6 +10,8 @@ commands:
   tablet       a client that asks the dispatcher for a front-end and polls tallies and scores
   cacofonix    the bard: pushes score updates and medal increments with the token
   eval         re-runs the report's experiments: latency, balance, clock, raffle
+  sim          the service's algorithms on virtual time with faults: checkers' verdicts and a Lamport diagram
+  diagram      draws a Lamport diagram of recorded events (medals cluster --record)
   demo         three nodes on an in-memory network with faults, printing their events
 `;
 
@@ -58,6 +60,9 @@ const commands: Readonly<Record<string, () => Promise<Command>>> = {
       usage: m.cacofonixUsage,
     })),
   eval: () => import('./cli/eval-command.js').then((m) => ({ run: m.runEval, usage: m.evalUsage })),
+  sim: () => import('./cli/sim-command.js').then((m) => ({ run: m.runSim, usage: m.simUsage })),
+  diagram: () =>
+    import('./cli/diagram-command.js').then((m) => ({ run: m.runDiagram, usage: m.diagramUsage })),
   demo: async () => ({ run: runDemo, usage: demoUsage }),
 };
 

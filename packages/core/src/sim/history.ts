@@ -37,7 +37,48 @@ export class History {
     return createHash('sha256').update(this.serialize()).digest('hex');
   }
 
+  /**
+   * Reads a history back from {@link History.serialize}'s text (one
+   * SuperJSON object per line), or from plain JSON lines of entries (what
+   * `medals cluster --record` writes). Throws `SyntaxError` naming the
+   * first line that is not a history entry.
+   */
+  static parse(text: string): History {
+    const history = new History();
+    text.split('\n').forEach((line, index) => {
+      if (line.trim() === '') return;
+      let entry: unknown;
+      try {
+        const value: unknown = JSON.parse(line);
+        entry =
+          typeof value === 'object' && value !== null && 'json' in value && !('event' in value)
+            ? SuperJSON.deserialize(value as Parameters<typeof SuperJSON.deserialize>[0])
+            : value;
+      } catch (err) {
+        throw new SyntaxError(`line ${index + 1}: ${(err as Error).message}`);
+      }
+      if (!isHistoryEntry(entry)) {
+        throw new SyntaxError(`line ${index + 1}: not a history entry ({ at, node, event, data })`);
+      }
+      history.record(entry);
+    });
+    return history;
+  }
+
   get length(): number {
     return this.entries.length;
   }
+}
+
+/** Whether `value` has the shape of a {@link HistoryEntry}. */
+export function isHistoryEntry(value: unknown): value is HistoryEntry {
+  if (typeof value !== 'object' || value === null) return false;
+  const entry = value as Record<string, unknown>;
+  return (
+    typeof entry.at === 'number' &&
+    Number.isFinite(entry.at) &&
+    typeof entry.node === 'string' &&
+    typeof entry.event === 'string' &&
+    'data' in entry
+  );
 }

@@ -10,6 +10,7 @@ import { SeededRandom } from '../time/seeded-random';
 import { VirtualScheduler } from '../time/virtual-scheduler';
 import type { LinkConditions } from '../transport/link-conditions';
 import { MemoryNetwork } from '../transport/memory-network';
+import type { MessageTrace } from '../transport/memory-network';
 import type { Fault } from './faults';
 import { History } from './history';
 
@@ -43,6 +44,12 @@ export interface SimulationOptions {
   epochMs?: number;
   /** Event names not to record (chatty ones). Default: none. */
   ignoreEvents?: readonly string[];
+  /**
+   * Record every message's fate as a `sim:message` entry (see
+   * {@link MessageTrace}), at the time it arrived or was lost, so that a
+   * Lamport diagram can draw it. Default false: histories stay small.
+   */
+  recordMessages?: boolean;
 }
 
 const DEFAULT_EPOCH = Date.UTC(2026, 0, 1);
@@ -117,6 +124,20 @@ export class Simulation {
     );
     for (const fault of options.faults ?? []) {
       this.scheduler.setTimeout(() => this.#inject(fault), fault.at);
+    }
+    if (options.recordMessages) {
+      // Recorded when it arrives or is lost: the entry's time is the trace's `at`.
+      this.network.observe((trace: MessageTrace) => {
+        const { kind, from, to, type, sentAt, lost } = trace;
+        this.#record('sim', 'sim:message', {
+          kind,
+          from,
+          to,
+          type,
+          sentAt,
+          ...(lost === undefined ? {} : { lost }),
+        });
+      });
     }
   }
 
@@ -213,6 +234,19 @@ export class Simulation {
   heal(): void {
     this.#record('sim', 'sim:heal', {});
     this.network.heal();
+  }
+
+  /**
+   * Records each node's clock error over true (virtual) time now, in ms, as
+   * a `sim:clocks` entry `{ offsets: { [id]: ms } }`: what clock sync has
+   * achieved, for checkers and diagrams to read from the history alone.
+   */
+  recordClocks(): void {
+    const trueTime = this.epochMs + this.scheduler.now();
+    const offsets = Object.fromEntries(
+      this.ids.map((id) => [id, this.clocks.get(id)!.now() - trueTime]),
+    );
+    this.#record('sim', 'sim:clocks', { offsets });
   }
 
   /** Stops every node and lets their last timers settle. */

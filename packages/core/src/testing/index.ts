@@ -16,3 +16,4 @@ export * from './multicast-history';
 export * from './ordered-multicast-compliance';
 export * from './raffle-compliance';
 export * from './multicast-bench';
+export * from './history-checks';

@@ -30,6 +30,25 @@ export interface MemoryNetworkOptions {
   requestTimeoutMs?: number;
 }
 
+/**
+ * What became of one message on a {@link MemoryNetwork}, for observers such
+ * as the simulator's history (a Lamport diagram draws these as arrows).
+ */
+export interface MessageTrace {
+  /** One-way message, request, or a request's reply. */
+  readonly kind: Envelope['kind'];
+  readonly from: NodeId;
+  readonly to: NodeId;
+  /** The message type (a reply carries its request's type). */
+  readonly type: string;
+  /** When it was sent, in the scheduler's ms. */
+  readonly sentAt: number;
+  /** When it arrived or was lost, in the scheduler's ms. */
+  readonly at: number;
+  /** Why it was lost, when it was: a partition, a crashed or stopped node, or random loss. */
+  readonly lost?: 'unreachable' | 'loss' | 'stopped';
+}
+
 /** Counters of what the network did. */
 export interface MemoryNetworkStats {
   /** Envelopes handed to the network (requests and replies included). */
@@ -51,7 +70,7 @@ interface LinkQueue {
   /** The transport that sends on this link; its scope owns the timer. */
   readonly sender: MemoryTransport;
   /** Delivery times never decrease along the queue. */
-  readonly entries: { at: number; envelope: Envelope }[];
+  readonly entries: { at: number; sentAt: number; envelope: Envelope }[];
   /** Index of the first entry not yet delivered. */
   head: number;
   timer: Timer | undefined;
@@ -94,6 +113,7 @@ export class MemoryNetwork {
     sentByType: {},
   };
   readonly #link: MemoryLink;
+  readonly #observers = new Set<(trace: MessageTrace) => void>();
 
   constructor(options: MemoryNetworkOptions = {}) {
     this.scheduler = options.scheduler ?? new RealScheduler();
@@ -212,6 +232,32 @@ export class MemoryNetwork {
     });
   }
 
+  /**
+   * Calls `observer` with the fate of every message from now on, when it
+   * arrives or is lost (messages still queued behind a transport that stops
+   * are not reported). Observing costs nothing of the seeded random source,
+   * so a run replays the same with or without observers. Returns a function
+   * that stops observing.
+   */
+  observe(observer: (trace: MessageTrace) => void): () => void {
+    this.#observers.add(observer);
+    return () => this.#observers.delete(observer);
+  }
+
+  #trace(envelope: Envelope, sentAt: number, lost?: MessageTrace['lost']): void {
+    if (this.#observers.size === 0) return;
+    const trace: MessageTrace = {
+      kind: envelope.kind,
+      from: envelope.from,
+      to: envelope.to,
+      type: envelope.type,
+      sentAt,
+      at: this.scheduler.now(),
+      ...(lost === undefined ? {} : { lost }),
+    };
+    for (const observer of this.#observers) observer(trace);
+  }
+
   #conditionsOf(from: NodeId, to: NodeId): LinkConditions {
     return this.#links.get(linkKey(from, to)) ?? this.#conditions;
   }
@@ -220,13 +266,16 @@ export class MemoryNetwork {
     const stats = this.#stats;
     stats.sent++;
     stats.sentByType[envelope.type] = (stats.sentByType[envelope.type] ?? 0) + 1;
+    const sentAt = this.scheduler.now();
     if (!this.canReach(envelope.from, envelope.to)) {
       stats.dropped++;
+      this.#trace(envelope, sentAt, 'unreachable');
       return;
     }
     const conditions = this.#conditionsOf(envelope.from, envelope.to);
     if (conditions.loss && this.random.chance(conditions.loss)) {
       stats.dropped++;
+      this.#trace(envelope, sentAt, 'loss');
       return;
     }
     const copies = conditions.duplicate && this.random.chance(conditions.duplicate) ? 2 : 1;
@@ -236,9 +285,9 @@ export class MemoryNetwork {
       const at = now + sampleLatency(conditions.latency, this.random);
       if (conditions.reorder && this.random.chance(conditions.reorder)) {
         const late = at + this.random.float(0, conditions.reorderWindowMs ?? 10);
-        sender.scheduler.setTimeout(() => this.#deliver(envelope), late - now);
+        sender.scheduler.setTimeout(() => this.#deliver(envelope, sentAt), late - now);
       } else {
-        this.#enqueue(envelope, sender, at);
+        this.#enqueue(envelope, sender, at, sentAt);
       }
     }
   }
@@ -250,7 +299,7 @@ export class MemoryNetwork {
    * cached, whole-millisecond time), and a burst of messages costs one
    * timer rather than one each.
    */
-  #enqueue(envelope: Envelope, sender: MemoryTransport, at: number): void {
+  #enqueue(envelope: Envelope, sender: MemoryTransport, at: number, sentAt: number): void {
     const key = linkKey(envelope.from, envelope.to);
     let queue = this.#queues.get(key);
     if (!queue) {
@@ -258,7 +307,7 @@ export class MemoryNetwork {
       this.#queues.set(key, queue);
     }
     const last = queue.entries[queue.entries.length - 1];
-    queue.entries.push({ at: last ? Math.max(at, last.at) : at, envelope });
+    queue.entries.push({ at: last ? Math.max(at, last.at) : at, sentAt, envelope });
     if (!queue.timer) this.#arm(queue);
   }
 
@@ -278,7 +327,8 @@ export class MemoryNetwork {
     const end = entries.length;
     try {
       while (queue.head < end && entries[queue.head]!.at <= due) {
-        this.#deliver(entries[queue.head++]!.envelope);
+        const entry = entries[queue.head++]!;
+        this.#deliver(entry.envelope, entry.sentAt);
       }
     } finally {
       // Cleared only now, so that sends from the handlers above did not arm a second timer;
@@ -307,13 +357,15 @@ export class MemoryNetwork {
     }
   }
 
-  #deliver(envelope: Envelope): void {
+  #deliver(envelope: Envelope, sentAt: number): void {
     const target = this.#transports.get(envelope.to);
     if (!target || !target.running || !this.canReach(envelope.from, envelope.to)) {
       this.#stats.dropped++;
+      this.#trace(envelope, sentAt, target?.running ? 'unreachable' : 'stopped');
       return;
     }
     this.#stats.delivered++;
+    this.#trace(envelope, sentAt);
     target.receive(envelope);
   }
 

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { removeClusterFile, writeClusterFile, defaultClusterFile } from './cluster-file';
 import type { ClusterFile } from './cluster-file';
 import { EventLog, parseLogLevel } from './event-log';
+import { EventRecorder } from './event-recorder';
 import { PortInUseError, clusterStopStages, launchCluster } from './launch-cluster';
 import type { LaunchedCluster } from './launch-cluster';
 import { NodeProcessGroup } from './node-process-group';
@@ -35,6 +36,7 @@ options:
   --log-level error|warn|info|debug   (info)
   --duration <s>                  stop by itself after this many seconds
   --cluster-file <path>           where to write the cluster file (${defaultClusterFile})
+  --record <events.jsonl>         record every node's events there, for \`medals diagram\`
 ${serviceFlagsUsage}`;
 
 /** `medals cluster`: runs a whole cluster until Ctrl+C, SIGTERM or `--duration`. */
@@ -49,6 +51,7 @@ export async function runCluster(args: string[]): Promise<number> {
       duration: { type: 'string' },
       'cluster-file': { type: 'string', default: defaultClusterFile },
       restart: { type: 'string', default: 'on-failure' },
+      record: { type: 'string' },
       ...serviceFlags,
     },
   });
@@ -72,10 +75,21 @@ export async function runCluster(args: string[]): Promise<number> {
     );
   }
 
+  let recorder: EventRecorder | undefined;
+  if (values.record !== undefined) {
+    try {
+      recorder = new EventRecorder(values.record);
+    } catch (err) {
+      throw new UsageError(`--record: cannot write ${values.record}: ${(err as Error).message}`);
+    }
+  }
+
   const log = new EventLog(logLevel);
-  const group = new NodeProcessGroup({ logLevel });
+  // A recording wants every event (deliveries too), whatever is printed.
+  const group = new NodeProcessGroup({ logLevel: recorder === undefined ? logLevel : 'debug' });
   let stopping = false;
   group.on('event', (node, event, data) => {
+    recorder?.record(node, event, data);
     // While everything stops, the dispatcher goes first: front-ends failing to reach it is expected.
     if (stopping && event === 'frontend:unregistered') return;
     log.event(node, event, data);
@@ -87,6 +101,9 @@ export async function runCluster(args: string[]): Promise<number> {
   const everyNodeExited = 'every node exited';
   let supervised = false;
   group.on('exit', (node, exit) => {
+    if (!exit.expected && !stopping) {
+      recorder?.record('launcher', 'launcher:exit', { node, code: exit.code, signal: exit.signal });
+    }
     // A supervised node's exit is logged with its restart.
     if (exit.expected || stopping || supervised) return;
     log.line('error', node, `exited unexpectedly (${describeExit(exit)})`);
@@ -165,6 +182,7 @@ export async function runCluster(args: string[]): Promise<number> {
       log.line('error', node, `restart attempt ${attempt} failed: ${error.message}`),
     );
     supervisor.on('restarted', (node, attempt) => {
+      recorder?.record('launcher', 'launcher:restarted', { node: node.id, attempt });
       log.line('info', node.id, `restarted (attempt ${attempt}): ${describeNode(node)}`);
       updateClusterFile(content, node);
       if (!stopping) writeClusterFile(clusterFile, content);
@@ -178,6 +196,14 @@ export async function runCluster(args: string[]): Promise<number> {
   const reason = await stopRequested;
   await stopAll(reason);
   removeClusterFile(clusterFile);
+  await recorder?.close();
+  if (values.record !== undefined) {
+    log.line(
+      'info',
+      'launcher',
+      `events recorded in ${values.record}: medals diagram ${values.record}`,
+    );
+  }
   log.line('info', 'launcher', 'every node stopped');
   return reason === everyNodeExited ? 1 : 0;
 }

@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { diagramModel, htmlDiagram } from '../../src/diagram';
+import { fixedHistory } from './fixed-history';
+
+jest.setTimeout(60_000);
+
+/**
+ * The HTML diagram in a real browser: Debian's Chromium, driven by
+ * playwright-core (no browser is downloaded; `.ci/run` installs chromium
+ * when it is absent). It runs everywhere, CI included: never skipped.
+ */
+describe('the HTML Lamport diagram in Chromium', () => {
+  let dir: string;
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'medals-diagram-'));
+    const file = join(dir, 'diagram.html');
+    writeFileSync(file, htmlDiagram(diagramModel(fixedHistory(), 'fixed history')));
+    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = await context.newPage();
+    await page.setViewportSize({ width: 1_200, height: 700 });
+    await page.goto(pathToFileURL(file).href);
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('opens, and hovering a delivery shows its position in the total order', async () => {
+    await page.hover('g.dlv-g[data-node="fe1"][data-seq="2"] circle', { force: true });
+    const tip = page.locator('#tip');
+    await tip.waitFor({ state: 'visible' });
+    expect(await tip.textContent()).toBe(
+      "fe1 delivers fe2:1 at position 2 of the total order, 0.190 s; fe1's clock +20.0 ms",
+    );
+    await page.hover('g.dlv-g[data-node="fe2"][data-seq="1"] circle', { force: true });
+    expect(await tip.textContent()).toContain(
+      'fe2 delivers fe1:1 at position 1 of the total order',
+    );
+  });
+
+  it('hides a message type when its filter is unchecked, and shows it again', async () => {
+    const orders = page.locator('.t-sequencer_order');
+    expect(await orders.count()).toBe(2);
+    const visible = (): Promise<boolean[]> =>
+      orders.evaluateAll((els) => els.map((el) => (el as SVGElement).style.display !== 'none'));
+    await page.uncheck('input[data-filter=".t-sequencer_order"]');
+    expect(await visible()).toEqual([false, false]);
+    expect(
+      await page.locator('.t-sequencer_submit').evaluate((el) => (el as SVGElement).style.display),
+    ).toBe('');
+    await page.check('input[data-filter=".t-sequencer_order"]');
+    expect(await visible()).toEqual([true, true]);
+  });
+
+  it('zooms in on the wheel', async () => {
+    const before = await page.locator('#lamport-diagram').getAttribute('viewBox');
+    await page.mouse.move(400, 300);
+    await page.mouse.wheel(0, -300);
+    await page.waitForFunction(
+      (box) => document.getElementById('lamport-diagram')!.getAttribute('viewBox') !== box,
+      before,
+    );
+    const width = (box: string | null): number => Number(box!.split(' ')[2]);
+    expect(width(await page.locator('#lamport-diagram').getAttribute('viewBox'))).toBeLessThan(
+      width(before),
+    );
+  });
+});

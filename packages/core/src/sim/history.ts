@@ -55,7 +55,7 @@ export class History {
             ? SuperJSON.deserialize(value as Parameters<typeof SuperJSON.deserialize>[0])
             : value;
       } catch (err) {
-        throw new SyntaxError(`line ${index + 1}: ${(err as Error).message}`);
+        throw new SyntaxError(`line ${index + 1}: ${(err as Error).message}`, { cause: err });
       }
       if (!isHistoryEntry(entry)) {
         throw new SyntaxError(`line ${index + 1}: not a history entry ({ at, node, event, data })`);

@@ -111,7 +111,7 @@ export function parseFaultFile(json: string, nodes: readonly NodeId[]): Fault[] 
   try {
     value = JSON.parse(json);
   } catch (err) {
-    throw new RangeError(`not JSON: ${(err as Error).message}`);
+    throw new RangeError(`not JSON: ${(err as Error).message}`, { cause: err });
   }
   if (!Array.isArray(value)) throw new RangeError('must be a JSON array of faults');
   return value.map((item: unknown, index): Fault => {
@@ -119,7 +119,7 @@ export function parseFaultFile(json: string, nodes: readonly NodeId[]): Fault[] 
       try {
         return parseFault(item, nodes);
       } catch (err) {
-        throw new RangeError(`item ${index}: ${(err as Error).message}`);
+        throw new RangeError(`item ${index}: ${(err as Error).message}`, { cause: err });
       }
     }
     const parsed = faultObject.safeParse(item);
@@ -145,7 +145,7 @@ export function parseFaultFile(json: string, nodes: readonly NodeId[]): Fault[] 
       try {
         validateConditions(fault.conditions);
       } catch (err) {
-        throw new RangeError(`item ${index}: ${(err as Error).message}`);
+        throw new RangeError(`item ${index}: ${(err as Error).message}`, { cause: err });
       }
     }
     return fault;

@@ -61,7 +61,7 @@ describe('medals sim', () => {
       'leaders-act-alone',
       'clock-residual',
     ]) {
-      expect(first.stdout).toMatch(new RegExp(`^  ok +${property} `, 'm'));
+      expect(first.stdout).toMatch(new RegExp(`^ {2}ok +${property} `, 'm'));
     }
     const second = sim(dir, [...scenario, '--out', 'two']);
     expect(second.status).toBe(0);
@@ -95,7 +95,7 @@ describe('medals sim', () => {
 
     const checked = sim(dir, ['--check', 'bad.json', '--out', 'bad']);
     expect(checked.status).toBe(1);
-    expect(checked.stdout).toMatch(/^  VIOLATED +total-order /m);
+    expect(checked.stdout).toMatch(/^ {2}VIOLATED +total-order /m);
     expect(checked.stderr).toContain(
       `medals sim: total-order violated: fe1 delivered ${(fe1[5]!.data as { id: string }).id} at seq ${swappedAt + 1} right after seq ${swappedAt - 1}; expected seq ${swappedAt}`,
     );

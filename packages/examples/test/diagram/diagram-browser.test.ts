@@ -63,11 +63,13 @@ describe('the HTML Lamport diagram in Chromium', () => {
     const orders = page.locator('.t-sequencer_order');
     expect(await orders.count()).toBe(2);
     const visible = (): Promise<boolean[]> =>
-      orders.evaluateAll((els) => els.map((el) => (el as SVGElement).style.display !== 'none'));
+      orders.evaluateAll((els) =>
+        els.map((el) => !(el.getAttribute('style') ?? '').includes('none')),
+      );
     await page.uncheck('input[data-filter=".t-sequencer_order"]');
     expect(await visible()).toEqual([false, false]);
     expect(
-      await page.locator('.t-sequencer_submit').evaluate((el) => (el as SVGElement).style.display),
+      await page.locator('.t-sequencer_submit').evaluate((el) => el.getAttribute('style') ?? ''),
     ).toBe('');
     await page.check('input[data-filter=".t-sequencer_order"]');
     expect(await visible()).toEqual([true, true]);
@@ -78,8 +80,7 @@ describe('the HTML Lamport diagram in Chromium', () => {
     await page.mouse.move(400, 300);
     await page.mouse.wheel(0, -300);
     await page.waitForFunction(
-      (box) => document.getElementById('lamport-diagram')!.getAttribute('viewBox') !== box,
-      before,
+      `document.getElementById('lamport-diagram').getAttribute('viewBox') !== ${JSON.stringify(before)}`,
     );
     const width = (box: string | null): number => Number(box!.split(' ')[2]);
     expect(width(await page.locator('#lamport-diagram').getAttribute('viewBox'))).toBeLessThan(

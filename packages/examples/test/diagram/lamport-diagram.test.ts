@@ -110,7 +110,10 @@ describe('the Lamport diagram of a fixed history', () => {
       },
     ]);
     const out = htmlDiagram(hostile);
-    expect(out).not.toContain('<b>x</b>');
-    expect(out).not.toContain('"><script>');
+    expect(out).toContain('data-node="&lt;b&gt;x&lt;/b&gt;"');
+    expect(out).toContain('data-id="a:1&quot;&gt;&lt;script&gt;"');
+    // The page's own script is the only one.
+    expect(out.match(/<script/g)).toHaveLength(1);
+    expect(out).not.toContain('<b>');
   });
 });

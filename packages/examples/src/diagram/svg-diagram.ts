@@ -107,7 +107,7 @@ export function svgDiagram(model: DiagramModel, options: SvgDiagramOptions = {})
   };
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" id="lamport-diagram" width="${n(width)}" height="${n(height)}" viewBox="0 0 ${n(width)} ${n(height)}" font-family="system-ui, sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" id="lamport-diagram" width="${n(width)}" height="${n(height)}" viewBox="0 0 ${n(width)} ${n(height)}" font-family="system-ui, sans-serif" font-size="11" data-start-ms="${model.startMs}" data-left="${LEFT}" data-px-per-ms="${pxPerMs}">`,
     `<title>${escapeXml(model.title)}</title>`,
     '<defs>',
     '<pattern id="hatch" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="8" stroke="#d62728" stroke-width="2" stroke-opacity="0.25"/></pattern>',
@@ -163,7 +163,9 @@ export function svgDiagram(model: DiagramModel, options: SvgDiagramOptions = {})
     const ly = y(node);
     out.push(
       `<g class="lane-row" data-node="${escapeXml(node)}"><line class="lane" x1="${LEFT}" y1="${ly}" x2="${n(plotRight)}" y2="${ly}"/>` +
-        `<text x="${LEFT - 8}" y="${ly + 4}" text-anchor="end" font-weight="bold">${escapeXml(node)}</text></g>`,
+        `<text x="${LEFT - 8}" y="${ly + 4}" text-anchor="end" font-weight="bold">${escapeXml(node)}</text>` +
+        // Where hovering the lane itself tells the node's clock offset then (diagram.html).
+        `<rect class="lane-hit" data-node="${escapeXml(node)}" x="${LEFT}" y="${ly - 12}" width="${n(plotRight - LEFT)}" height="24" fill="transparent"/></g>`,
     );
   }
   for (const d of model.downtimes) {

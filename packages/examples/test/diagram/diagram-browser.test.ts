@@ -59,6 +59,21 @@ describe('the HTML Lamport diagram in Chromium', () => {
     );
   });
 
+  it("shows a node's clock offset when hovering its lane, before and after a correction", async () => {
+    const lane = page.locator('rect.lane-hit[data-node="fe1"]');
+    const box = (await lane.boundingBox())!;
+    // The run spans 0 to 1,000 ms; fe1 starts 20 ms ahead and is corrected by -19 ms at 200 ms.
+    const tipAt = async (ms: number): Promise<string | null> => {
+      await lane.hover({
+        position: { x: (box.width * ms) / 1_000, y: box.height / 2 },
+        force: true,
+      });
+      return page.locator('#tip').textContent();
+    };
+    expect(await tipAt(150)).toMatch(/^fe1 at 0\.1\d\d s: clock \+20\.0 ms$/);
+    expect(await tipAt(550)).toMatch(/^fe1 at 0\.5\d\d s: clock \+1\.0 ms$/);
+  });
+
   it('hides a message type when its filter is unchecked, and shows it again', async () => {
     const orders = page.locator('.t-sequencer_order');
     expect(await orders.count()).toBe(2);

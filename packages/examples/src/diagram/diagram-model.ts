@@ -133,8 +133,13 @@ export function diagramModel(entries: readonly HistoryEntry[], title = 'medals r
   const marks: DiagramMark[] = [];
   const clocks: Record<NodeId, DiagramClockPoint[]> = {};
   const clockOf = (node: NodeId): DiagramClockPoint[] => (clocks[node] ??= []);
-  const startMs = entries.length > 0 ? Math.min(...entries.map((e) => e.at)) : 0;
-  const endMs = entries.length > 0 ? Math.max(...entries.map((e) => e.at)) : 0;
+  // A loop, not Math.min(...): a long run has more entries than a call has room for arguments.
+  let startMs = entries.length > 0 ? Infinity : 0;
+  let endMs = entries.length > 0 ? -Infinity : 0;
+  for (const { at } of entries) {
+    if (at < startMs) startMs = at;
+    if (at > endMs) endMs = at;
+  }
   const endActing = (node: NodeId, at: number): void => {
     const open = openActing.get(node);
     if (open === undefined) return;

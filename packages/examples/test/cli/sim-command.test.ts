@@ -104,6 +104,24 @@ describe('medals sim', () => {
     expect(unchanged.status).toBe(0);
   });
 
+  it('exits 1 naming the agreement violation when a partition is never healed', () => {
+    const cut = sim(dir, [
+      '--duration',
+      '10',
+      '--quiet',
+      '4',
+      '--fault',
+      'partition:fe1/fe2,db@3s',
+      '--out',
+      'cut',
+    ]);
+    expect(cut.status).toBe(1);
+    expect(cut.stdout).toMatch(
+      /^ {2}VIOLATED +agreement +fe2 delivered fe2:\d+ at seq \d+, but fe1 \(correct\) never delivered it$/m,
+    );
+    expect(cut.stderr).toMatch(/^medals sim: agreement violated: fe2 delivered /);
+  });
+
   it('refuses a fault it cannot carry out, changing nothing', () => {
     const refused = sim(dir, ['--fault', 'crash:fe9@2s', '--out', 'refused']);
     expect(refused.status).toBe(2);

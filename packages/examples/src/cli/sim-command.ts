@@ -37,7 +37,9 @@ options:
   --jitter <ms>                   the delay varies by up to this either way (2)
   --loss <p>                      probability that a message is lost, 0 to 0.5 (0)
   --rate <n>                      client requests per second, from 1 s until the quiet end (20)
-  --quiet <s>                     the last seconds run without requests, so agreement can be judged (5)
+  --quiet <s>                     the last seconds run without requests, so agreement can be judged (5);
+                                  restart every crashed node and heal every partition before them,
+                                  or a node still cut off shows as an agreement violation
   --clock-skew <ms>               each clock starts up to this far off true time (500)
   --clock-bound <ms>              largest spread of the live clocks at the end (50)
   --fault <kind:args@time>        crash:fe2@3s, restart:fe2@6s, partition:fe1/fe2,db@8s, heal@12s

@@ -53,8 +53,30 @@ const SCRIPT = `
     }
     return null;
   }
+  var clocks = JSON.parse(document.getElementById('clock-points').textContent);
+  var startMs = Number(svg.getAttribute('data-start-ms'));
+  var left = Number(svg.getAttribute('data-left'));
+  var pxPerMs = Number(svg.getAttribute('data-px-per-ms'));
+  // As clockOffsetAt in diagram-model.ts: the last known offset plus the corrections since.
+  function offsetAt(points, at) {
+    var offset = null, corrections = 0;
+    for (var i = 0; i < points.length && points[i].at <= at; i++) {
+      if (points[i].offsetMs !== undefined) { offset = points[i].offsetMs; corrections = 0; }
+      else if (points[i].deltaMs !== undefined) corrections += points[i].deltaMs;
+    }
+    if (offset === null) return corrections === 0 ? null : corrections;
+    return offset + corrections;
+  }
+  function laneTip(target, event) {
+    if (!target.classList || !target.classList.contains('lane-hit')) return null;
+    var node = target.getAttribute('data-node');
+    var at = startMs + (point(event).x - left) / pxPerMs;
+    var offset = offsetAt(clocks[node] || [], at);
+    var clock = offset === null ? 'no clock reading' : 'clock ' + (offset >= 0 ? '+' : '') + offset.toFixed(1) + ' ms';
+    return node + ' at ' + (at / 1000).toFixed(3) + ' s: ' + clock;
+  }
   svg.addEventListener('mousemove', function (event) {
-    var text = drag ? null : titleOf(event.target);
+    var text = drag ? null : titleOf(event.target) || laneTip(event.target, event);
     if (!text) { tip.style.display = 'none'; return; }
     tip.textContent = text;
     tip.style.display = 'block';
@@ -137,6 +159,7 @@ ${kindBoxes}
 <main>
 ${svgDiagram(model)}</main>
 <div id="tip" role="tooltip"></div>
+<script type="application/json" id="clock-points">${JSON.stringify(model.clocks).replace(/</g, '\\u003c')}</script>
 <script>${SCRIPT}</script>
 </body>
 </html>

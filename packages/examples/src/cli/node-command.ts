@@ -4,7 +4,9 @@ import type { NodeSpec, Role, RunningRole } from '../service';
 import { parseAddressList } from './address-list';
 import { EventLog, forwarded, parseLogLevel } from './event-log';
 import type { LogLevel } from './event-log';
+import { launcherMessageSchema } from './ipc-messages';
 import type { NodeMessage } from './ipc-messages';
+import { memoryReport } from './memory-report';
 import {
   integerFlag,
   serviceFlags,
@@ -164,6 +166,11 @@ export async function runNode(args: string[]): Promise<number> {
   if (send === undefined) {
     log.line('info', spec.id, `${spec.role} ready` + describe(role));
   } else {
+    // The launcher may ask for this process's memory (the soak run samples it); nothing else can.
+    process.on('message', (raw: unknown) => {
+      const parsed = launcherMessageSchema.safeParse(raw);
+      if (parsed.success) tell(memoryReport(spec.id, parsed.data.seq));
+    });
     tell({
       type: 'ready',
       id: spec.id,

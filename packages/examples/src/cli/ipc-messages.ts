@@ -32,6 +32,8 @@ export const nodeMessageSchema = z.discriminatedUnion('type', [
     externalBytes: z.number().nonnegative(),
     /** Whether a full garbage collection ran just before (the node was started with `--expose-gc`). */
     afterGc: z.boolean(),
+    /** How long that collection paused the node, in ms (0 without one). */
+    gcMs: z.number().nonnegative(),
   }),
 ]);
 

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { MemoryMessage } from './ipc-messages';
 
 /**
@@ -8,7 +9,9 @@ import type { MemoryMessage } from './ipc-messages';
  */
 export function memoryReport(id: string, seq: number): MemoryMessage {
   const gc = (globalThis as { gc?: () => void }).gc;
+  const started = performance.now();
   gc?.();
+  const gcMs = gc === undefined ? 0 : performance.now() - started;
   const usage = process.memoryUsage();
   return {
     type: 'memory',
@@ -19,5 +22,6 @@ export function memoryReport(id: string, seq: number): MemoryMessage {
     heapTotalBytes: usage.heapTotal,
     externalBytes: usage.external,
     afterGc: gc !== undefined,
+    gcMs,
   };
 }

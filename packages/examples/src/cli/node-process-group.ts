@@ -75,6 +75,8 @@ export interface NodeMemory {
   readonly externalBytes: number;
   /** Whether a full garbage collection ran just before (see {@link NodeProcessGroupOptions.exposeGc}). */
   readonly afterGc: boolean;
+  /** How long that collection paused the node, in ms (0 without one). */
+  readonly gcMs: number;
 }
 
 /** What a {@link NodeProcessGroup} reports. */
@@ -291,8 +293,8 @@ export class NodeProcessGroup extends EventEmitter<NodeProcessGroupEvents> {
       child.process.once('exit', onExit);
       child.memoryRequests.set(seq, (message) => {
         settle();
-        const { rssBytes, heapUsedBytes, heapTotalBytes, externalBytes, afterGc } = message;
-        resolve({ id, pid, rssBytes, heapUsedBytes, heapTotalBytes, externalBytes, afterGc });
+        const { rssBytes, heapUsedBytes, heapTotalBytes, externalBytes, afterGc, gcMs } = message;
+        resolve({ id, pid, rssBytes, heapUsedBytes, heapTotalBytes, externalBytes, afterGc, gcMs });
       });
       const request: LauncherMessage = { type: 'memory', seq };
       child.process.send(request);

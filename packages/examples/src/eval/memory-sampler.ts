@@ -12,6 +12,8 @@ export interface MemorySample {
   readonly externalBytes: number;
   /** Whether a full garbage collection ran just before the reading. */
   readonly afterGc: boolean;
+  /** How long that collection paused the node, in ms (0 without one). */
+  readonly gcMs: number;
 }
 
 /** A reading that failed: the node was down, or did not answer in time. */
@@ -101,6 +103,7 @@ export class MemorySampler {
             heapTotalBytes: memory.heapTotalBytes,
             externalBytes: memory.externalBytes,
             afterGc: memory.afterGc,
+            gcMs: memory.gcMs,
           });
         } catch (err) {
           this.#missed.push({ atMs, node, reason: (err as Error).message });

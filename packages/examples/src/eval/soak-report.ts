@@ -161,6 +161,10 @@ export function soakMarkdown(result: SoakResult): string {
     ...nodes.map((node) => fixed(mb(sampleOf(samples, node, atMs)?.rssBytes ?? NaN), 1)),
   ]);
   const afterGc = samples.every((s) => s.afterGc);
+  const gcMs = samples.map((s) => s.gcMs);
+  const gcPauses = afterGc
+    ? ` Each collection paused its node for ${fixed(median(gcMs), 1)} ms (median; longest ${fixed(Math.max(...gcMs), 1)} ms), once per reading: the price of the measure.`
+    : '';
   const growth = soakHeapGrowth(result);
   const cpu = cpus();
   const quarterS = (Math.max(0, ...samples.map((s) => s.atMs)) - setup.warmUpMs) / 4000;
@@ -175,7 +179,7 @@ front-ends (each request sent when due, whatever the servers do), half \`PUT /in
 an \`Idempotency-Key\` of its own (every one counts, and is remembered), half \`GET /getScore\`.
 
 Every ${fixed(setup.sampleEveryMs / 1000, 1)} s each node reported its resident set size (RSS) and its V8
-heap in use, ${afterGc ? 'right after a full garbage collection (the nodes were started with `--expose-gc`; only the launcher can ask, over its IPC channel with each node)' : 'as it stood (no garbage collection could be asked for in some readings)'}.
+heap in use, ${afterGc ? 'right after a full garbage collection (the nodes were started with `--expose-gc`; only the launcher can ask, over its IPC channel with each node)' : 'as it stood (no garbage collection could be asked for in some readings)'}.${gcPauses}
 Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'} (${arch()}), ${fixed(totalmem() / 2 ** 30, 1)} GiB,
 Node ${process.versions.node}; shared with other work, so latencies are indicative only.
 

@@ -84,7 +84,10 @@ export async function runSoak(soak: SoakOptions): Promise<SoakResult> {
       startedAt = Date.now();
       sampler.start();
       const report = setInterval(() => {
-        const latest = sampler.samples.filter((s) => s.atMs === sampler.samples.at(-1)?.atMs);
+        const atMs = sampler.samples.at(-1)?.atMs;
+        const latest = nodes.flatMap((node) =>
+          sampler.samples.filter((s) => s.atMs === atMs && s.node === node),
+        );
         progress(
           `${((Date.now() - startedAt) / 1000).toFixed(0)} s: ` +
             latest.map((s) => `${s.node} heap ${(s.heapUsedBytes / 1e6).toFixed(1)} MB`).join(', '),

@@ -72,6 +72,16 @@ describe('medals eval', () => {
     expect(readFileSync(join(out, 'raffle.svg'), 'utf8')).toContain('<svg');
   });
 
+  it("refuses soak's flags with another experiment, and a soak's warm-up as long as the run", async () => {
+    const misplaced = await evaluate(out, 'latency', '--rate', '500');
+    expect(misplaced.code).toBe(2);
+    expect(misplaced.output).toContain('--rate is for soak only');
+    const warmUp = await evaluate(out, 'soak', '--minutes', '1', '--warm-up', '60');
+    expect(warmUp.code).toBe(2);
+    expect(warmUp.output).toContain('--warm-up must be shorter than the run');
+    expect(warmUp.output).toContain('usage: medals eval');
+  });
+
   it('refuses an unknown experiment with the usage', async () => {
     const run = await evaluate(out, 'speed');
     expect(run.code).toBe(2);

@@ -78,6 +78,7 @@ describe('a soak run', () => {
       expect(own.length).toBeGreaterThanOrEqual(5);
       for (const sample of own) {
         expect(sample.afterGc).toBe(true);
+        expect(sample.gcMs).toBeGreaterThan(0);
         expect(sample.heapUsedBytes).toBeGreaterThan(1e6);
         expect(sample.rssBytes).toBeGreaterThan(sample.heapUsedBytes);
       }
@@ -91,6 +92,7 @@ describe('a soak run', () => {
     expect(markdown).toMatch(/^# Soak: memory under steady load\n/);
     expect(markdown).toContain('open loop at 200 requests/s');
     expect(markdown).toContain('right after a full garbage collection');
+    expect(markdown).toMatch(/paused its node for \d+\.\d ms \(median; longest \d+\.\d ms\)/);
     expect(markdown).toContain('No node exited during the run.');
 
     const load = tableUnder(markdown, 'Load');
@@ -145,6 +147,7 @@ describe('a launched node asked for its memory', () => {
         await group.spawn({ role: 'single', id: 'single', http: '127.0.0.1:0' }, testOptions());
         const memory = await group.memory('single');
         expect(memory).toMatchObject({ id: 'single', afterGc: exposeGc });
+        expect(memory.gcMs > 0).toBe(exposeGc);
         expect(memory.heapUsedBytes).toBeGreaterThan(0);
       } finally {
         await group.stopAll();

@@ -9,7 +9,7 @@ commands:
   node         one process of the service (db, frontend, dispatcher or single), for clusters across machines
   tablet       a client that asks the dispatcher for a front-end and polls tallies and scores
   cacofonix    the bard: pushes score updates and medal increments with the token
-  eval         re-runs the report's experiments: latency, balance, clock, raffle
+  eval         re-runs the report's experiments (latency, balance, clock, raffle), and a soak run
   demo         three nodes on an in-memory network with faults, printing their events
 `;
 

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { removeClusterFile, writeClusterFile, defaultClusterFile } from './cluster-file';
 import type { ClusterFile } from './cluster-file';
 import { EventLog, parseLogLevel } from './event-log';
-import { PortInUseError, clusterStopStages, launchCluster } from './launch-cluster';
+import { clusterStopStages, launchCluster } from './launch-cluster';
 import type { LaunchedCluster } from './launch-cluster';
 import { NodeProcessGroup } from './node-process-group';
 import type { LaunchedNode } from './node-process-group';
@@ -38,7 +38,7 @@ options:
 ${serviceFlagsUsage}`;
 
 /** `medals cluster`: runs a whole cluster until Ctrl+C, SIGTERM or `--duration`. */
-export async function runCluster(args: string[]): Promise<number> {
+export async function runCluster(args: string[], context = { verbose: false }): Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
@@ -73,7 +73,7 @@ export async function runCluster(args: string[]): Promise<number> {
   }
 
   const log = new EventLog(logLevel);
-  const group = new NodeProcessGroup({ logLevel });
+  const group = new NodeProcessGroup({ logLevel, verbose: context.verbose });
   let stopping = false;
   group.on('event', (node, event, data) => {
     // While everything stops, the dispatcher goes first: front-ends failing to reach it is expected.
@@ -133,10 +133,6 @@ export async function runCluster(args: string[]): Promise<number> {
     if (interrupted !== undefined) {
       log.line('info', 'launcher', 'every node stopped');
       return 0;
-    }
-    if (err instanceof PortInUseError) {
-      process.stderr.write(`medals cluster: ${err.message}\n`);
-      return 1;
     }
     throw err;
   }

@@ -116,7 +116,7 @@ describe('the CLI flags', () => {
         store: 'memory',
         'data-dir': 'x',
       }),
-    ).toThrow(/--raffle-every must be an integer from 1/);
+    ).toThrow(/--raffle-every must be a whole number ≥ 1, got 0/);
     expect(() => parseAddressList('--peers', 'db=tcp://a:1,db=tcp://b:2')).toThrow(/named twice/);
     expect(() => parseAddressList('--peers', 'tcp://a:1')).toThrow(/expected id=address/);
     expect(parseAddressList('--peers', 'db=tcp://a:1, fe2=tcp://b:2')).toEqual({

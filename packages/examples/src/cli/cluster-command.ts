@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { removeClusterFile, writeClusterFile, defaultClusterFile } from './cluster-file';
 import type { ClusterFile } from './cluster-file';
 import { EventLog, parseLogLevel } from './event-log';
+import { emptyTallies } from './fresh-start';
 import { clusterStopStages, launchCluster } from './launch-cluster';
 import type { LaunchedCluster } from './launch-cluster';
 import { NodeProcessGroup } from './node-process-group';
@@ -34,6 +35,9 @@ options:
   --restart on-failure|never      restart a node that dies unexpectedly (on-failure)
   --log-level error|warn|info|debug   (info)
   --duration <s>                  stop by itself after this many seconds
+  --fresh                         start from empty tallies and scores: empties the file store's
+                                  --data-dir or the PostgreSQL store's tables first (they persist
+                                  between runs otherwise)
   --cluster-file <path>           where to write the cluster file (${defaultClusterFile})
 ${serviceFlagsUsage}`;
 
@@ -49,6 +53,7 @@ export async function runCluster(args: string[], context = { verbose: false }): 
       duration: { type: 'string' },
       'cluster-file': { type: 'string', default: defaultClusterFile },
       restart: { type: 'string', default: 'on-failure' },
+      fresh: { type: 'boolean', default: false },
       ...serviceFlags,
     },
   });
@@ -118,6 +123,7 @@ export async function runCluster(args: string[], context = { verbose: false }): 
     `starting db, ${frontEnds} front-end(s) and the dispatcher: ${options.transport}, ${options.election}, ` +
       `clock sync ${options.clockSync}, ${options.multicast}, raffle every ${options.raffleEvery}, ${options.store} store`,
   );
+  if (values.fresh) await emptyTallies(options, (text) => log.line('info', 'launcher', text));
   let interrupted: string | undefined;
   let cluster: LaunchedCluster | undefined;
   void stopRequested.then((reason) => {

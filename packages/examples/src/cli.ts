@@ -13,6 +13,9 @@ commands:
   cacofonix    the bard: pushes score updates and medal increments with the token
   eval         re-runs the report's experiments: latency, balance, clock, raffle
   demo         three nodes on an in-memory network with faults, printing their events
+
+A mistake (a flag, no cluster running, a port taken) is told in one line; --verbose,
+with any command, adds the stack.
 `;
 
 const demoUsage = `usage: medals demo [--duration <s>] [--seed <n>]

@@ -80,6 +80,40 @@ const MAX_INCREMENT_BATCH = 512;
  * than the stop timeout.
  */
 export class PostgresTallyStore implements TallyStore {
+  /**
+   * Empties the tables of the store that `options` name (the same schema
+   * and table prefix): every tally and score, and the remembered operation
+   * ids, so that the next store started on them begins at zero (its start
+   * adds the rows of the teams and events again). Tables that do not exist
+   * yet are left so. It takes no lock against a store running on the same
+   * tables: stop that first.
+   */
+  static async clear(options: PostgresTallyStoreOptions): Promise<void> {
+    const settings = storeSettings(options);
+    const t = tableNames(settings.schema, settings.tablePrefix);
+    const pool = new Pool({
+      connectionString: settings.connectionString,
+      max: 1,
+      connectionTimeoutMillis: settings.connectionTimeoutMs,
+      statement_timeout: settings.statementTimeoutMs,
+      application_name: settings.applicationName,
+    });
+    pool.on('error', ignore);
+    try {
+      const { rows } = await pool.query<{ present: boolean }>(
+        'SELECT to_regclass($1) IS NOT NULL AS present',
+        [t.tallies],
+      );
+      if (rows[0]?.present === true) {
+        await pool.query(`TRUNCATE ${t.tallies}, ${t.scores}, ${t.operations}`);
+      }
+    } catch (error) {
+      throw translateError(error, 'Emptying the tally tables', settings.queryTimeoutMs);
+    } finally {
+      await pool.end();
+    }
+  }
+
   readonly #settings: StoreSettings;
   readonly #catalog: TallyCatalog;
   readonly #tables: TableNames;

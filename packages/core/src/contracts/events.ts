@@ -20,10 +20,14 @@ export interface MedalsEvents {
   /** A component failed in the background, or a bad message was dropped. */
   'node:error': { node: NodeId; component: string; code: string; message: string };
 
-  /** The failure detector stopped hearing from `peer`. */
-  peerSuspected: { node: NodeId; peer: NodeId };
-  /** A suspected `peer` was heard from again. */
-  peerRecovered: { node: NodeId; peer: NodeId };
+  /**
+   * The failure detector stopped hearing from `peer`; `neverHeard` when it
+   * has not heard from it at all since this node started (a peer still
+   * starting, or not there).
+   */
+  peerSuspected: { node: NodeId; peer: NodeId; neverHeard: boolean };
+  /** A suspected `peer` was heard from again; `firstHeard` when for the first time since this node started. */
+  peerRecovered: { node: NodeId; peer: NodeId; firstHeard: boolean };
 
   /** This node started an election for `term`. */
   electionStarted: { node: NodeId; term: number };
@@ -40,9 +44,14 @@ export interface MedalsEvents {
 
   /** Clock sync corrected this node's clock by `deltaMs`. */
   clockAdjusted: { node: NodeId; deltaMs: number; mode: AdjustMode; server: NodeId; round: number };
-  /** This node ran a clock sync round (it is the time server). */
+  /**
+   * This node ran a clock sync round: as the time server that polls every
+   * member (Berkeley), or to synchronise itself with `server` (Cristian).
+   */
   clockSyncRound: {
     node: NodeId;
+    /** The time server of the round: this node itself when it led the round. */
+    server: NodeId;
     round: number;
     term: number | undefined;
     participants: number;

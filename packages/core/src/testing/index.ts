@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 export * from './bench';
+export * from './bench-table';
 export * from './transport-compliance';
 export * from './tally-store-compliance';
 export * from './crash-trial';

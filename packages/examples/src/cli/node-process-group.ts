@@ -9,6 +9,7 @@ import type { LogLevel } from './event-log';
 import { nodeMessageSchema } from './ipc-messages';
 import type { LauncherMessage, MemoryMessage, NodeMessage } from './ipc-messages';
 import { nodeProcessEnv, serviceFlagArgs } from './service-flags';
+import { UserError } from './user-error';
 
 /**
  * The compiled CLI of this package, which the launcher forks once per node
@@ -52,6 +53,8 @@ export interface NodeProcessGroupOptions {
   stopGraceMs?: number;
   /** Working directory of the nodes. Default: this process's. */
   cwd?: string;
+  /** Passes `--verbose` to each node: one that cannot start tells its stack too. Default false. */
+  verbose?: boolean;
   /**
    * Start each node with `--expose-gc`, so that {@link NodeProcessGroup.memory}
    * reports its heap after a full garbage collection (what is live, not
@@ -77,6 +80,17 @@ export interface NodeMemory {
   readonly afterGc: boolean;
   /** How long that collection paused the node, in ms (0 without one). */
   readonly gcMs: number;
+}
+
+/**
+ * A node did not come up: it said why (its message, then the last lines it
+ * wrote to stderr), exited first, or did not report ready in time.
+ */
+export class NodeStartError extends UserError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NodeStartError';
+  }
 }
 
 /** What a {@link NodeProcessGroup} reports. */
@@ -118,6 +132,7 @@ export class NodeProcessGroup extends EventEmitter<NodeProcessGroupEvents> {
   readonly #cwd: string | undefined;
   readonly #exposeGc: boolean;
   #memorySeq = 0;
+  readonly #verbose: boolean;
   /** {@link stopAll} has begun: nothing is started or restarted any more. */
   #closed = false;
 
@@ -129,6 +144,7 @@ export class NodeProcessGroup extends EventEmitter<NodeProcessGroupEvents> {
     this.#stopGraceMs = options.stopGraceMs ?? 5_000;
     this.#cwd = options.cwd;
     this.#exposeGc = options.exposeGc ?? false;
+    this.#verbose = options.verbose ?? false;
   }
 
   /** The nodes that reported ready and have not exited, in start order. */
@@ -173,7 +189,9 @@ export class NodeProcessGroup extends EventEmitter<NodeProcessGroupEvents> {
   }
 
   #fork(spec: NodeSpec, options: ServiceOptions): Promise<LaunchedNode> {
-    const child = fork(this.#cliPath, ['node', ...nodeArgs(spec, options, this.#logLevel)], {
+    const args = ['node', ...nodeArgs(spec, options, this.#logLevel)];
+    if (this.#verbose) args.push('--verbose');
+    const child = fork(this.#cliPath, args, {
       cwd: this.#cwd,
       env: nodeProcessEnv(options),
       ...(this.#exposeGc ? { execArgv: [...process.execArgv, '--expose-gc'] } : {}),
@@ -220,7 +238,7 @@ export class NodeProcessGroup extends EventEmitter<NodeProcessGroupEvents> {
       const fail = (message: string): void => {
         clearTimeout(timer);
         const detail = lastErrors.length > 0 ? `\n${lastErrors.join('\n')}` : '';
-        reject(new Error(message + detail));
+        reject(new NodeStartError(message + detail));
       };
       // The fork itself failed (the CLI missing, too many processes): no 'exit' may follow.
       child.once('error', (err) => fail(`${spec.id} could not be started: ${err.message}`));

@@ -55,7 +55,7 @@ const MAX_ATTEMPTS = 5;
 const MAX_INCREMENT_BATCH = 512;
 
 /**
- * A {@link TallyStore} on PostgreSQL (DESIGN.md section 4). Each write is a
+ * A {@link TallyStore} on PostgreSQL. Each write is a
  * single statement, hence its own transaction: the increments (or the
  * scores), the operation ids and the writes' results commit together, so a
  * retried write is applied once and resolves to the first result, also

@@ -39,7 +39,7 @@ export interface ClockSyncReport {
 }
 
 /**
- * Physical clock synchronisation (DESIGN.md section 4). It corrects the
+ * Physical clock synchronisation. It corrects the
  * node's injected {@link Clock}, so everything reading that clock sees the
  * synchronised time. Rounds repeat on an interval, run by the elected leader
  * (which moves with the leadership); corrections are stepped or slewed.

@@ -4,7 +4,7 @@ import type { NodeId } from './transport';
 import type { RaffleEntry } from './raffle';
 
 /**
- * Every event a node reports, by name (DESIGN.md seam 6). Components emit
+ * Every event a node reports, by name. Components emit
  * them on their node's {@link EventBus}; logging, metrics, the CLI and the
  * simulator's history subscribe. Each event carries one plain, serialisable
  * object so histories can be recorded and compared byte for byte.

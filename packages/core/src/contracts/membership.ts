@@ -15,7 +15,7 @@ export interface MembershipChange {
 
 /**
  * A node's view of which members are up, kept by a failure detector
- * (DESIGN.md section 2, `membership/`). Election, clock sync and ordered
+ * (such as the one of `heartbeat()`). Election, clock sync and ordered
  * multicast read it instead of detecting failures themselves, so one
  * heartbeat serves them all. The view is local and may be wrong: a slow
  * peer can be suspected and later recovered.

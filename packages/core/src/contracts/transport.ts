@@ -58,7 +58,7 @@ export interface TransportEvents {
 }
 
 /**
- * How a node talks to the others (DESIGN.md seam 4). Every message between
+ * How a node talks to the others. Every message between
  * nodes goes through one of these; `MemoryNetwork`, `TcpTransport` and
  * `HttpTransport` implement it and pass the same compliance suite.
  */

@@ -71,7 +71,7 @@ function isStartable(value: unknown): value is Startable {
 /**
  * A node: its own tsyringe child container holding its transport, clock,
  * scheduler scope, random source, event bus and the components its plugins
- * registered (DESIGN.md seam 1). Several nodes live in one process without
+ * registered. Several nodes live in one process without
  * sharing state.
  */
 export class MedalsNode {

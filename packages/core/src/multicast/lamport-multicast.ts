@@ -153,7 +153,7 @@ interface Report {
 const COMPONENT = 'lamport-multicast';
 
 /**
- * Totally ordered multicast with Lamport timestamps (DESIGN.md section 4),
+ * Totally ordered multicast with Lamport timestamps, an {@link OrderedMulticast},
  * under crash-recovery and partitions.
  *
  * **Order.** Each message is stamped with the sender's Lamport clock (ties

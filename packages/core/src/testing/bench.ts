@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
-/** One figure of a benchmark run, in the format of DESIGN.md section 6. */
+/** One figure of a benchmark run, as the packages' benches write it to `bench-results/<package>.json`. */
 export interface BenchResult {
   /** Dotted name such as `codec.superjson.roundtrip`. */
   name: string;

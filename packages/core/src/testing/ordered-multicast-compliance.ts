@@ -189,7 +189,7 @@ async function startRun(config: RunConfig): Promise<Run> {
 }
 
 /**
- * The contract of {@link OrderedMulticast} (DESIGN.md section 4), as jest
+ * The contract of {@link OrderedMulticast}, as jest
  * `describe`/`it` blocks run on the simulator, checked from the outside with
  * `checkMulticastHistory`: agreement, total order, integrity, validity and
  * FIFO per sender under loss, duplication and reordering; the group going on

@@ -58,7 +58,7 @@ interface LinkQueue {
 }
 
 /**
- * An in-process network with fault injection (DESIGN.md seam 4). Each node
+ * An in-process network with fault injection, for tests and the simulator. Each node
  * gets a transport from {@link MemoryNetwork.transport}; latency, loss,
  * duplication, reordering, partitions and crashes are decided by the seeded
  * `Random` and timed by the `Scheduler`, so a run replays exactly.

@@ -3,6 +3,7 @@ import type { NodeId } from './transport';
 
 /** One node's part in a clock synchronisation round. */
 export interface ClockSyncNodeReport {
+  /** The node this line is about. */
   readonly node: NodeId;
   /**
    * How far the node's clock was from the round's agreed time before the

@@ -9,7 +9,9 @@ export type PeerStatus =
 
 /** A change of a peer's status, as seen by one node. */
 export interface MembershipChange {
+  /** The member whose status changed. */
   readonly peer: NodeId;
+  /** Its new status. */
   readonly status: PeerStatus;
 }
 

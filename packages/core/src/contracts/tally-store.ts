@@ -18,14 +18,19 @@ export const DEFAULT_EVENTS: readonly string[] = Object.freeze([
 
 /** One team's medals. */
 export interface MedalTally {
+  /** The team. */
   team: string;
+  /** Gold medals. */
   gold: number;
+  /** Silver medals. */
   silver: number;
+  /** Bronze medals. */
   bronze: number;
 }
 
 /** The score of every configured team in one event. */
 export interface EventScore {
+  /** The event. */
   event: string;
   /** Team name to score; every configured team is present (0 until set). */
   scores: Record<string, number>;

@@ -102,12 +102,17 @@ export interface LamportMulticastOptions {
 
 /** What a {@link LamportMulticast} is built from; the plugin resolves these from the node's container. */
 export interface LamportMulticastComponents {
+  /** This node. */
   self: NodeId;
   /** The cluster's members: the group when `options.group` is not given. */
   members: readonly NodeId[];
+  /** The node's transport. */
   transport: Transport;
+  /** The node's timers, cancelled when it stops. */
   scheduler: ScopedScheduler;
+  /** The node's seeded random source. */
   random: Random;
+  /** The node's event bus. */
   events: EventBus;
   /** The failure detector whose suspicions trigger view changes. Without one, a crashed member blocks delivery for good. */
   membership?: Membership;

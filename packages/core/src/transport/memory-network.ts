@@ -75,7 +75,9 @@ interface LinkQueue {
  * ```
  */
 export class MemoryNetwork {
+  /** The timers that deliver messages after their latency. */
   readonly scheduler: Scheduler;
+  /** The seeded random source that decides latency, loss, duplication and reordering. */
   readonly random: Random;
   readonly #codec: Codec | false;
   readonly #requestTimeoutMs: number;
@@ -185,6 +187,7 @@ export class MemoryNetwork {
     this.#down.delete(id);
   }
 
+  /** Whether the node is up, that is not crashed. */
   isUp(id: NodeId): boolean {
     return !this.#down.has(id);
   }

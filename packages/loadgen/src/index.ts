@@ -1,5 +1,6 @@
 /**
  * @packageDocumentation
+ * @module @medals/loadgen
  * A load generator for HTTP/1.1 servers that costs the server nothing and
  * the machine little: it runs in worker processes of its own, keeps its
  * connections alive, writes requests serialised once (a per-request unique

@@ -62,7 +62,7 @@ const MAX_INCREMENT_BATCH = 512;
  * across processes sharing the database. A write resolves once PostgreSQL
  * has committed it, so it survives a crash of this process (and of the
  * server, with the default `synchronous_commit = on`). Concurrent
- * increments of a team share one statement (see {@link MedalBatcher}), and
+ * increments of a team share one statement (a batcher gathers them), and
  * concurrent attempts of one operation id in this store run one after the
  * other.
  *

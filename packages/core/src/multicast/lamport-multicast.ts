@@ -223,7 +223,7 @@ const COMPONENT = 'lamport-multicast';
  * delivers them at their positions, from a log of the last `maxInFlight`
  * deliveries) or the registered application states (a new incarnation, or
  * a member too far behind for the log: it restores them with
- * {@link StateRegistry}, reports `stateTransferred` and delivers from the
+ * its state registry, reports `stateTransferred` and delivers from the
  * next position). A member that kept its state then multicasts again, with
  * new timestamps and their old ids, its own messages the view never took.
  *

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 const root = resolve(__dirname, '../../../..');
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 const run = promisify(execFile);
-const env = { ...process.env, npm_config_loglevel: 'error' };
+const env: NodeJS.ProcessEnv = { ...process.env, npm_config_loglevel: 'error' };
 delete env.npm_config_workspace;
 delete env.npm_config_workspaces;
 

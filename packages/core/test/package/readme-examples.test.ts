@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -214,6 +214,22 @@ describe("README's library examples, from packed tarballs in an empty project", 
       expect(stdout).toMatch(/^b node:stopped/m);
     },
   );
+
+  it('load @medals/core/testing without jest, its optional peer, installed', async () => {
+    for (const project of Object.values(projects))
+      expect(readdirSync(join(project, 'node_modules'))).not.toContain('jest');
+    const load = (cwd: string, code: string): Promise<{ stdout: string }> =>
+      run(process.execPath, ['-e', code], { cwd });
+    const cjs = await load(
+      projects.cjs,
+      "console.log(typeof require('@medals/core/testing').transportCompliance)",
+    );
+    const esm = await load(
+      projects.esm,
+      "import('@medals/core/testing').then((t) => console.log(typeof t.transportCompliance))",
+    );
+    expect([cjs.stdout.trim(), esm.stdout.trim()]).toEqual(['function', 'function']);
+  });
 
   it('run the simulation to the same history from the same seed, as ESM and as CommonJS', async () => {
     const outputs = await Promise.all(

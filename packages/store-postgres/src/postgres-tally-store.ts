@@ -55,14 +55,14 @@ const MAX_ATTEMPTS = 5;
 const MAX_INCREMENT_BATCH = 512;
 
 /**
- * A {@link TallyStore} on PostgreSQL (DESIGN.md section 4). Each write is a
+ * A {@link TallyStore} on PostgreSQL. Each write is a
  * single statement, hence its own transaction: the increments (or the
  * scores), the operation ids and the writes' results commit together, so a
  * retried write is applied once and resolves to the first result, also
  * across processes sharing the database. A write resolves once PostgreSQL
  * has committed it, so it survives a crash of this process (and of the
  * server, with the default `synchronous_commit = on`). Concurrent
- * increments of a team share one statement (see {@link MedalBatcher}), and
+ * increments of a team share one statement (a batcher gathers them), and
  * concurrent attempts of one operation id in this store run one after the
  * other.
  *

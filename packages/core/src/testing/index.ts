@@ -4,6 +4,7 @@
  * package, runs that interface's suite in its own tests.
  *
  * @packageDocumentation
+ * @module @medals/core/testing
  */
 export * from './bench';
 export * from './bench-table';

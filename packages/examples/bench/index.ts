@@ -8,6 +8,7 @@ import { benchQuick, benchResult, writeBenchResults } from '@medals/core/testing
 import { calibrateAgainstWrk, wrkInstalled } from '@medals/loadgen';
 import type { RequestSpec } from '@medals/loadgen';
 import { recoveryBench } from './recovery';
+import { soakBench } from './soak';
 import { launchCluster, launchSingle } from '../src/cli/launch-cluster';
 import type { LaunchedCluster } from '../src/cli/launch-cluster';
 import type { LaunchedNode } from '../src/cli/node-process-group';
@@ -44,6 +45,9 @@ import type { ServiceOptions } from '../src/service';
  * backend process), which is the floor this machine sets for any second
  * tier; the two-tier service is reported against it too (`*.against-floor`),
  * so that what is ours and what is the machine's can be told apart.
+ *
+ * Last, a short soak (about a minute quick, three otherwise) gives the heap
+ * growth of the db and the front-ends.
  */
 const options: ServiceOptions = {
   ...defaultServiceOptions,
@@ -433,6 +437,8 @@ async function main(): Promise<void> {
   results.push(...(await durableIncrementResults(placements)));
   console.log('# recovery: fe2, then the db, SIGKILLed and restarted by the supervisor');
   results.push(...(await recoveryBench(options, quick ? 2 : 5, quick ? 5_000 : 10_000)));
+  console.log('# soak: open loop over both front-ends, heap of every node after GC');
+  results.push(...(await soakBench(options, quick ? 60_000 : 180_000, 1_000)));
   writeBenchResults('examples', results);
 }
 

@@ -24,9 +24,23 @@ export interface RaffleSnapshot {
   /** Requests counted in the global order. */
   requestCount: number;
   /** The entries, in order. */
-  entries: { client: string; server: NodeId; requestId?: string }[];
+  entries: {
+    /** The client whose request entered. */
+    client: string;
+    /** The front-end that served it. */
+    server: NodeId;
+    /** The request's id, when it had one. */
+    requestId?: string;
+  }[];
   /** The draws that picked someone, in order. */
-  winners: { seed: number; entry: number; candidates: number }[];
+  winners: {
+    /** The seed the draw carried. */
+    seed: number;
+    /** The index of the winning entry. */
+    entry: number;
+    /** How many entries the draw chose among. */
+    candidates: number;
+  }[];
   /** Entries before this index took part in a draw. */
   drawnUpTo: number;
 }

@@ -17,6 +17,7 @@ export type HistoryProperty =
 
 /** The verdict on one property. */
 export interface HistoryVerdict {
+  /** The property judged. */
   readonly property: HistoryProperty;
   /** `violated` names the first violation; `skipped` says why the history could not tell. */
   readonly outcome: 'ok' | 'violated' | 'skipped';

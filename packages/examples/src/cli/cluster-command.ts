@@ -5,7 +5,8 @@ import { removeClusterFile, writeClusterFile, defaultClusterFile } from './clust
 import type { ClusterFile } from './cluster-file';
 import { EventLog, parseLogLevel } from './event-log';
 import { EventRecorder } from './event-recorder';
-import { PortInUseError, clusterStopStages, launchCluster } from './launch-cluster';
+import { emptyTallies } from './fresh-start';
+import { clusterStopStages, launchCluster } from './launch-cluster';
 import type { LaunchedCluster } from './launch-cluster';
 import { NodeProcessGroup } from './node-process-group';
 import type { LaunchedNode } from './node-process-group';
@@ -35,12 +36,15 @@ options:
   --restart on-failure|never      restart a node that dies unexpectedly (on-failure)
   --log-level error|warn|info|debug   (info)
   --duration <s>                  stop by itself after this many seconds
+  --fresh                         start from empty tallies and scores: empties the file store's
+                                  --data-dir or the PostgreSQL store's tables first (they persist
+                                  between runs otherwise)
   --cluster-file <path>           where to write the cluster file (${defaultClusterFile})
   --record <events.jsonl>         record every node's events there, for \`medals diagram\`
 ${serviceFlagsUsage}`;
 
 /** `medals cluster`: runs a whole cluster until Ctrl+C, SIGTERM or `--duration`. */
-export async function runCluster(args: string[]): Promise<number> {
+export async function runCluster(args: string[], context = { verbose: false }): Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
@@ -52,6 +56,7 @@ export async function runCluster(args: string[]): Promise<number> {
       'cluster-file': { type: 'string', default: defaultClusterFile },
       restart: { type: 'string', default: 'on-failure' },
       record: { type: 'string' },
+      fresh: { type: 'boolean', default: false },
       ...serviceFlags,
     },
   });
@@ -86,7 +91,10 @@ export async function runCluster(args: string[]): Promise<number> {
 
   const log = new EventLog(logLevel);
   // A recording wants every event (deliveries too), whatever is printed.
-  const group = new NodeProcessGroup({ logLevel: recorder === undefined ? logLevel : 'debug' });
+  const group = new NodeProcessGroup({
+    logLevel: recorder === undefined ? logLevel : 'debug',
+    verbose: context.verbose,
+  });
   let stopping = false;
   group.on('event', (node, event, data) => {
     recorder?.record(node, event, data);
@@ -135,6 +143,7 @@ export async function runCluster(args: string[]): Promise<number> {
     `starting db, ${frontEnds} front-end(s) and the dispatcher: ${options.transport}, ${options.election}, ` +
       `clock sync ${options.clockSync}, ${options.multicast}, raffle every ${options.raffleEvery}, ${options.store} store`,
   );
+  if (values.fresh) await emptyTallies(options, (text) => log.line('info', 'launcher', text));
   let interrupted: string | undefined;
   let cluster: LaunchedCluster | undefined;
   void stopRequested.then((reason) => {
@@ -150,10 +159,6 @@ export async function runCluster(args: string[]): Promise<number> {
     if (interrupted !== undefined) {
       log.line('info', 'launcher', 'every node stopped');
       return 0;
-    }
-    if (err instanceof PortInUseError) {
-      process.stderr.write(`medals cluster: ${err.message}\n`);
-      return 1;
     }
     throw err;
   }

@@ -1,4 +1,4 @@
-import type { BenchResult } from './bench';
+import type { BenchResult } from './bench-result';
 
 /** A ratio this close to 1 (under half a percent either way) is reported as the same. */
 const SAME_WITHIN = 0.005;

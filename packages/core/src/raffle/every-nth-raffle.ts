@@ -30,6 +30,13 @@ export interface EveryNthRaffleOptions {
    * still ordered like any other, so at worst it picks among fewer entries.
    */
   drawTimeoutMs?: number;
+  /**
+   * Most entries kept in memory, the latest; entries not drawn yet are kept
+   * even beyond it. Older ones are counted, not held. Default 10,000.
+   */
+  retainEntries?: number;
+  /** Most winners kept in memory, the latest. Default 10,000. */
+  retainWinners?: number;
 }
 
 const COMPONENT = 'raffle';
@@ -150,7 +157,7 @@ export class EveryNthRaffle implements Raffle, Startable {
     this.#events = components.events;
     this.#scheduler = components.scheduler;
     this.#election = components.election;
-    this.#state = new RaffleState(this.every);
+    this.#state = new RaffleState(this.every, options);
   }
 
   get requestCount(): number {
@@ -201,6 +208,26 @@ export class EveryNthRaffle implements Raffle, Startable {
 
   winners(): RaffleWinner[] {
     return this.#state.winners();
+  }
+
+  entriesBetween(from: number, to: number): RaffleEntry[] {
+    return this.#state.entriesBetween(from, to);
+  }
+
+  winnersBetween(from: number, to: number): RaffleWinner[] {
+    return this.#state.winnersBetween(from, to);
+  }
+
+  get entryCount(): number {
+    return this.#state.entryCount;
+  }
+
+  get winnerCount(): number {
+    return this.#state.winnerCount;
+  }
+
+  get undrawn(): number {
+    return this.#state.undrawn;
   }
 
   #drawIfDue(): void {

@@ -2,6 +2,9 @@ import { FileTallyStore, MemoryTallyStore } from '@medals/core';
 import type { TallyStore } from '@medals/core';
 import type * as PostgresModule from '@medals/store-postgres';
 import type { ServiceOptions } from './index';
+import { FileRaffleArchive } from './raffle-history/file-raffle-archive';
+import { MemoryRaffleArchive } from './raffle-history/memory-raffle-archive';
+import type { RaffleArchive } from './raffle-history/raffle-archive';
 
 /** Default PostgreSQL connection string when neither `pgUrl` nor `MEDALS_PG_URL` is set. */
 export const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -28,4 +31,16 @@ export function createTallyStore(options: ServiceOptions): TallyStore {
       });
     }
   }
+}
+
+/**
+ * Where the db keeps the raffle's whole history: with the file and
+ * PostgreSQL stores, append-only files in `dataDir` (`raffle-*.jsonl`), the
+ * db process's own disk; with the memory store, memory, bounded like the
+ * store's own contents are not (the memory store is for tests and demos).
+ */
+export function createRaffleArchive(options: ServiceOptions): RaffleArchive {
+  return options.store === 'memory'
+    ? new MemoryRaffleArchive()
+    : new FileRaffleArchive({ directory: options.dataDir });
 }

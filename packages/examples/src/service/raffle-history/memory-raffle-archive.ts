@@ -4,14 +4,14 @@ import type { ArchivedPage, RaffleArchive } from './raffle-archive';
 
 /** Options of {@link MemoryRaffleArchive}. */
 export interface MemoryRaffleArchiveOptions {
-  /** Most entries kept, the latest; older ones are forgotten. Default 1,000,000. */
+  /** Most entries kept, the latest; older ones are forgotten. Default 100,000. */
   retainEntries?: number;
-  /** Most winners kept, the latest; older ones are forgotten. Default 1,000,000. */
+  /** Most winners kept, the latest; older ones are forgotten. Default 100,000. */
   retainWinners?: number;
 }
 
 /** Default of `retainEntries` and `retainWinners` of the memory archive. */
-export const DEFAULT_MEMORY_ARCHIVE_RETENTION = 1_000_000;
+export const DEFAULT_MEMORY_ARCHIVE_RETENTION = 100_000;
 
 /**
  * The raffle's history in memory, for the memory store's db (nothing of

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { FileTallyStore, MemoryTallyStore } from '@medals/core';
 import type { TallyStore } from '@medals/core';
 import type * as PostgresModule from '@medals/store-postgres';
@@ -34,13 +35,21 @@ export function createTallyStore(options: ServiceOptions): TallyStore {
 }
 
 /**
- * Where the db keeps the raffle's whole history: with the file and
- * PostgreSQL stores, append-only files in `dataDir` (`raffle-*.jsonl`), the
- * db process's own disk; with the memory store, memory, bounded like the
- * store's own contents are not (the memory store is for tests and demos).
+ * Where the db keeps the raffle's whole history: with the file store,
+ * append-only files in `dataDir/raffle`; with the PostgreSQL store, in
+ * `dataDir/raffle-<schema>` (services sharing a database by schema keep
+ * apart); both on the db process's own disk. With the memory store, memory,
+ * bounded (the memory store is for tests and demos).
  */
 export function createRaffleArchive(options: ServiceOptions): RaffleArchive {
-  return options.store === 'memory'
-    ? new MemoryRaffleArchive()
-    : new FileRaffleArchive({ directory: options.dataDir });
+  switch (options.store) {
+    case 'memory':
+      return new MemoryRaffleArchive();
+    case 'file':
+      return new FileRaffleArchive({ directory: join(options.dataDir, 'raffle') });
+    case 'postgres':
+      return new FileRaffleArchive({
+        directory: join(options.dataDir, `raffle-${options.pgSchema ?? 'public'}`),
+      });
+  }
 }

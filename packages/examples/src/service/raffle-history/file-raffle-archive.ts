@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
+import { DirectoryLock } from '@medals/core';
 import type { RaffleEntry, RaffleWinner } from '@medals/core';
 import { IndexedJsonLog } from './indexed-json-log';
 import { pageEnd } from './raffle-archive';
@@ -7,7 +8,11 @@ import type { ArchivedPage, RaffleArchive } from './raffle-archive';
 
 /** Options of {@link FileRaffleArchive}. */
 export interface FileRaffleArchiveOptions {
-  /** The directory of its files (`raffle-entries.jsonl`, `raffle-winners.jsonl`); created if missing. */
+  /**
+   * The directory of its files (`raffle-entries.jsonl`, `raffle-winners.jsonl`),
+   * created if missing and locked (`RAFFLE.LOCK`) while open: a second
+   * archive on it fails to start with `StoreLockedError`.
+   */
   directory: string;
   /** One record in this many is indexed in memory. Default 256. */
   indexEvery?: number;
@@ -25,6 +30,7 @@ export class FileRaffleArchive implements RaffleArchive {
   readonly #directory: string;
   readonly #entries: IndexedJsonLog<RaffleEntry>;
   readonly #winners: IndexedJsonLog<RaffleWinner>;
+  #lock: DirectoryLock | undefined;
 
   constructor(options: FileRaffleArchiveOptions) {
     this.#directory = options.directory;
@@ -74,13 +80,26 @@ export class FileRaffleArchive implements RaffleArchive {
 
   async start(): Promise<void> {
     await mkdir(this.#directory, { recursive: true, mode: 0o700 });
-    await this.#entries.open();
-    await this.#winners.open();
+    // Two processes appending to the same files would interleave their lines.
+    this.#lock = await DirectoryLock.acquire(this.#directory, 'RAFFLE.LOCK');
+    try {
+      await this.#entries.open();
+      await this.#winners.open();
+    } catch (err) {
+      await this.#releaseLock();
+      throw err;
+    }
   }
 
   async stop(): Promise<void> {
     await this.#entries.close();
     await this.#winners.close();
+    await this.#releaseLock();
+  }
+
+  async #releaseLock(): Promise<void> {
+    await this.#lock?.release();
+    this.#lock = undefined;
   }
 
   async append(entries: readonly RaffleEntry[], winners: readonly RaffleWinner[]): Promise<void> {

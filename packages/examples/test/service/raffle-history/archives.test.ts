@@ -110,6 +110,20 @@ describe('FileRaffleArchive on disk', () => {
   const directory = mkdtempSync(join(tmpdir(), 'medals-archive-disk-'));
   afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
+  it('refuses a second archive on the same directory while the first is open', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'medals-archive-lock-'));
+    const first = new FileRaffleArchive({ directory: own });
+    await first.start();
+    await expect(new FileRaffleArchive({ directory: own }).start()).rejects.toMatchObject({
+      code: 'ERR_STORE_LOCKED',
+    });
+    await first.stop();
+    const second = new FileRaffleArchive({ directory: own });
+    await second.start();
+    await second.stop();
+    rmSync(own, { recursive: true, force: true });
+  });
+
   it('reopens what an earlier run archived, cutting a torn last line, with one index point per indexEvery records', async () => {
     const first = new FileRaffleArchive({ directory, indexEvery: 64 });
     await first.start();

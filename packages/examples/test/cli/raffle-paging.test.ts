@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RaffleEntry, RaffleWinner } from '@medals/core';
@@ -33,6 +33,10 @@ describe('GET /raffle in pages, on a cluster whose front-ends keep only the late
     raffleRetainWinners: retain,
     raffleArchiveIntervalMs: 100,
   });
+  const archivedEntries = (): number => {
+    const path = join(dataDir, 'raffle', 'raffle-entries.jsonl');
+    return existsSync(path) ? readFileSync(path, 'utf8').split('\n').length - 1 : 0;
+  };
   let cluster: LaunchedCluster;
   let clients: OlympicClient[];
 
@@ -41,14 +45,25 @@ describe('GET /raffle in pages, on a cluster whose front-ends keep only the late
     cluster = await launchCluster({ frontEnds: 2, options, dispatcher: false });
     clients = cluster.frontEnds.map((fe) => new OlympicClient({ baseUrl: fe.url ?? '' }));
     const urls = cluster.frontEnds.map((fe) => fe.url ?? '');
-    await runClients({
-      clients: 4,
-      requestsPerClient: requests / 4,
-      serverFor: (index) => urls[index % urls.length],
-      token: options.token,
-      clientPrefix: 'paging',
-      warmup: 0,
-    });
+    // In rounds of fewer new entries than a front-end keeps, each archived (on the db's disk)
+    // before the next: the archive misses nothing while it keeps up with the front-ends' window.
+    const round = 60;
+    for (let served = 0; served < requests; served += round) {
+      await runClients({
+        clients: 4,
+        requestsPerClient: round / 4,
+        serverFor: (index) => urls[index % urls.length],
+        token: options.token,
+        clientPrefix: `paging-${served}`,
+        warmup: 0,
+      });
+      await waitFor(
+        `the db to archive ${(served + round) / 2} entries`,
+        () => archivedEntries() >= (served + round) / 2,
+        10_000,
+        20,
+      );
+    }
     // Settled: every entry made and drawn on both front-ends, and the db's archive caught up.
     await waitFor(
       'both front-ends to have drawn every entry, and the archive to hold them',

@@ -67,6 +67,13 @@ export interface Raffle {
   readonly winnerCount: number;
   /** Entries not drawn yet. */
   readonly undrawn: number;
+  /**
+   * Tells the raffle that its entries up to `upTo` are archived elsewhere:
+   * from then on it keeps the entries the archive has not taken beyond its
+   * usual retention (within a bound of its own), so an archive that was
+   * away finds them. Until told, it keeps only its retention.
+   */
+  archived(upTo: number): void;
   /** How many requests this node has seen in the global order. */
   readonly requestCount: number;
 }

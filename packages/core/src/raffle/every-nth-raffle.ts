@@ -37,6 +37,11 @@ export interface EveryNthRaffleOptions {
   retainEntries?: number;
   /** Most winners kept in memory, the latest. Default 10,000. */
   retainWinners?: number;
+  /**
+   * Once `archived()` has been called, most entries kept beyond
+   * `retainEntries` because the archive has not taken them. Default 100,000.
+   */
+  retainUnarchived?: number;
 }
 
 const COMPONENT = 'raffle';
@@ -228,6 +233,10 @@ export class EveryNthRaffle implements Raffle, Startable {
 
   get undrawn(): number {
     return this.#state.undrawn;
+  }
+
+  archived(upTo: number): void {
+    this.#state.archived(upTo);
   }
 
   #drawIfDue(): void {

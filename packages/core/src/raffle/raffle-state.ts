@@ -30,7 +30,16 @@ export interface RaffleRetention {
   retainEntries?: number;
   /** Most winners kept, the latest; older ones are dropped (their count is kept). Default 10,000. */
   retainWinners?: number;
+  /**
+   * Once {@link RaffleState.archived} has been called: most entries kept
+   * beyond `retainEntries` because the archive has not taken them yet (the
+   * archive being away), the latest. Default 100,000.
+   */
+  retainUnarchived?: number;
 }
+
+/** Default of `retainUnarchived`. */
+export const DEFAULT_RETAIN_UNARCHIVED = 100_000;
 
 /**
  * The raffle's state as it travels to a member that rejoins (state
@@ -92,8 +101,9 @@ const snapshotSchema = z.object({
  * {@link restore}; so every member that applies the same deliveries holds
  * the same state.
  *
- * Bounded: it keeps the latest `retainEntries` entries (and every entry
- * not drawn yet, beyond them) and the latest `retainWinners` winners, and the
+ * Bounded: it keeps the latest `retainEntries` entries (and beyond them
+ * every entry not drawn yet, and, once told of an archive, up to
+ * `retainUnarchived` entries the archive has not taken) and the latest `retainWinners` winners, and the
  * counts of all. Older history is what the service's db tier archives.
  */
 export class RaffleState {
@@ -103,6 +113,9 @@ export class RaffleState {
   readonly #winners: RecentWindow<RaffleWinner>;
   /** Entries numbered up to this one took part in a draw. */
   #drawnUpTo = 0;
+  readonly #retainUnarchived: number;
+  /** Entries numbered up to this one are archived elsewhere; Infinity until told (no archive to wait for). */
+  #archivedUpTo = Number.POSITIVE_INFINITY;
 
   /** Throws `RangeError` unless `every` and the retention are positive integers. */
   constructor(every: number, retention: RaffleRetention = {}) {
@@ -115,6 +128,31 @@ export class RaffleState {
     );
     this.#winners = new RecentWindow(
       positiveOption(retention.retainWinners ?? DEFAULT_RETAIN_WINNERS, 'retainWinners'),
+    );
+    this.#retainUnarchived = positiveOption(
+      retention.retainUnarchived ?? DEFAULT_RETAIN_UNARCHIVED,
+      'retainUnarchived',
+    );
+  }
+
+  /**
+   * Notes that the entries up to `upTo` are archived elsewhere. From then
+   * on, entries the archive has not taken are kept beyond `retainEntries`
+   * (up to `retainUnarchived` of them), so an archive that was away for a
+   * while still finds them; a lower `upTo` than before (an archive that
+   * started afresh) is taken as said.
+   */
+  archived(upTo: number): void {
+    this.#archivedUpTo = upTo;
+    this.#trim();
+  }
+
+  /** Drops what no bound keeps: beyond `retainEntries`, neither undrawn nor unarchived. */
+  #trim(): void {
+    const total = this.#entries.total;
+    const unarchivedFrom = Math.max(this.#archivedUpTo + 1, total - this.#retainUnarchived + 1);
+    this.#entries.dropBefore(
+      Math.min(total - this.#entries.capacity + 1, this.#drawnUpTo + 1, unarchivedFrom),
     );
   }
 
@@ -172,8 +210,9 @@ export class RaffleState {
       server: request.server,
       requestId: request.requestId,
     };
-    // Undrawn entries stay: the next draw picks among them.
-    this.#entries.push(entry, this.#drawnUpTo + 1);
+    // Kept whole here: #trim applies every bound at once.
+    this.#entries.push(entry, this.#entries.first);
+    this.#trim();
     return entry;
   }
 
@@ -190,7 +229,7 @@ export class RaffleState {
       candidates,
     };
     this.#winners.push(outcome);
-    this.#entries.dropBefore(this.#entries.total - this.#entries.capacity + 1);
+    this.#trim();
     return outcome;
   }
 
@@ -279,12 +318,10 @@ export class RaffleState {
     }
     this.#requestCount = data.requestCount;
     this.#entries.reset(entries, firstEntry);
-    this.#entries.dropBefore(
-      Math.min(this.#entries.total - this.#entries.capacity + 1, data.drawnUpTo + 1),
-    );
     this.#winners.reset(winners, firstDraw);
     this.#winners.dropBefore(this.#winners.total - this.#winners.capacity + 1);
     this.#drawnUpTo = data.drawnUpTo;
+    this.#trim();
   }
 }
 

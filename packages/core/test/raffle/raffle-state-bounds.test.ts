@@ -117,10 +117,31 @@ describe('RaffleState bounds', () => {
     expect(small.entryCount).toBe(85);
   });
 
+  it('once told of an archive, keeps what it has not taken, up to retainUnarchived, then only its retention again', () => {
+    const state = new RaffleState(1, { retainEntries: 10, retainUnarchived: 300 });
+    apply([100, 'draw'], 1, state);
+    expect(state.entries()).toHaveLength(10);
+    state.archived(100);
+    // The archive is away: entries after 100 stay beyond the retention...
+    apply([200, 'draw'], 5, state);
+    expect(state.entries()[0]!.entry).toBe(101);
+    expect(state.entries()).toHaveLength(200);
+    // ...but no more than retainUnarchived of them.
+    apply([1_000, 'draw'], 9, state);
+    expect(state.entries()).toHaveLength(300);
+    expect(state.entries()[0]!.entry).toBe(1_001);
+    expect(state.entryCount).toBe(1_300);
+    // The archive caught up: back to the retention.
+    state.archived(1_300);
+    expect(state.entries()).toHaveLength(10);
+    expect(state.entries()[0]!.entry).toBe(1_291);
+  });
+
   it('refuses retention that is not a positive integer', () => {
     for (const bad of [0, -1, 1.5, Number.NaN]) {
       expect(() => new RaffleState(1, { retainEntries: bad })).toThrow(RangeError);
       expect(() => new RaffleState(1, { retainWinners: bad })).toThrow(RangeError);
+      expect(() => new RaffleState(1, { retainUnarchived: bad })).toThrow(RangeError);
     }
   });
 });

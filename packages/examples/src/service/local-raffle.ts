@@ -59,6 +59,10 @@ export class LocalRaffle implements Raffle {
     return this.#state.undrawn;
   }
 
+  archived(upTo: number): void {
+    this.#state.archived(upTo);
+  }
+
   async record(request: RaffleRequest): Promise<void> {
     const entry = this.#state.countRequest({
       client: request.client,

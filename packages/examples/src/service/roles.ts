@@ -393,6 +393,8 @@ export function startSingle(
     });
     const archive = createRaffleArchive(options);
     await archive.start();
+    // Kept past the retention until archived, from the first entry on.
+    raffle.archived(0);
     started.push(() => archive.stop());
     const archiver = new RaffleArchiver({
       archive,
@@ -402,6 +404,7 @@ export function startSingle(
       ...(options.raffleArchiveIntervalMs === undefined
         ? {}
         : { intervalMs: options.raffleArchiveIntervalMs }),
+      onArchived: (upTo) => raffle.archived(upTo),
       onError: report,
     });
     archiver.start();

@@ -20,6 +20,7 @@ function failingRaffle(failure: Error): Raffle {
     entryCount: 0,
     winnerCount: 0,
     undrawn: 0,
+    archived: () => undefined,
   };
 }
 

@@ -35,8 +35,9 @@ export interface RaffleArchiveServerOptions {
  * The db's side of the raffle's history: archives what the front-ends make
  * (a {@link RaffleArchiver} asking them in turn with `raffle.history`; they
  * all hold the same history, so any one will do, and one that does not
- * answer is skipped for the next) and serves pages of the archive to them
- * (`raffle.page`).
+ * answer is skipped for the next), tells them all how far it holds
+ * (`raffle.archived`, so they keep what it has not taken) and serves pages
+ * of the archive to them (`raffle.page`).
  */
 export class RaffleArchiveServer implements Startable {
   readonly #archiver: RaffleArchiver;
@@ -64,6 +65,7 @@ export class RaffleArchiveServer implements Startable {
       fetch: (afterEntry, afterDraw, limit) => this.#fetch({ afterEntry, afterDraw, limit }),
       scheduler,
       ...(options.archiveIntervalMs === undefined ? {} : { intervalMs: options.archiveIntervalMs }),
+      onArchived: (upTo) => this.#announce(upTo),
       onError: (error) => {
         if (this.#failing) return;
         this.#failing = true;
@@ -98,6 +100,17 @@ export class RaffleArchiveServer implements Startable {
     }
     const page = await this.archive.read(request.after, request.limit);
     return { ...page, entries: page.entries.map(wireEntry), winners: page.winners.map(wireWinner) };
+  }
+
+  /** Tells every front-end how far the archive holds, so each keeps what lies past it. */
+  #announce(upTo: number): void {
+    for (const frontEnd of this.#frontEnds) {
+      try {
+        this.transport.send(frontEnd, RaffleHistoryMessages.archived, { upTo });
+      } catch {
+        // One-way and repeated every interval: a front-end missed now hears the next.
+      }
+    }
   }
 
   /** Asks the front-ends in turn, from the one after the last asked, until one answers. */

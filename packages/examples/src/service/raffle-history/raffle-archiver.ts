@@ -46,6 +46,12 @@ export interface RaffleArchiverOptions {
   batch?: number;
   /** Told when a fetch or an append fails (the next tick tries again). */
   onError: (error: Error) => void;
+  /**
+   * Told, after each fetch that brought the archive up to its source, the
+   * number of the last entry archived: the sources keep what lies past it
+   * (`Raffle.archived`). Default: no one.
+   */
+  onArchived?: (upTo: number) => void;
 }
 
 /** Default of {@link RaffleArchiverOptions.intervalMs}. */
@@ -123,7 +129,10 @@ export class RaffleArchiver {
         onError(err instanceof Error ? err : new Error(String(err)));
         return;
       }
-      if (got.entries.length < this.#batch && got.winners.length < this.#batch) return;
+      if (got.entries.length < this.#batch && got.winners.length < this.#batch) {
+        this.#options.onArchived?.(archive.entryCount);
+        return;
+      }
     }
   }
 }

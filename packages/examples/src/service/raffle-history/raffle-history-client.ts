@@ -6,6 +6,7 @@ import type { ArchiveReader } from './raffle-pager';
 import {
   RaffleHistoryMessages,
   fromWire,
+  archivedSchema,
   historyRequestSchema,
   pageReplySchema,
   wireEntry,
@@ -40,9 +41,23 @@ export class RaffleHistoryClient implements ArchiveReader {
     this.#options = options;
   }
 
-  /** Answers the db's `raffle.history` from now on. */
+  /**
+   * Answers the db's `raffle.history` and heeds its `raffle.archived` from
+   * now on. Until the db says how far it holds, the raffle keeps what it
+   * makes beyond its retention (up to `retainUnarchived`), so entries made
+   * before the db's first fetch are not lost.
+   */
   start(): void {
-    const { transport } = this.#options;
+    const { transport, raffle } = this.#options;
+    raffle.archived(0);
+    transport.handle(
+      RaffleHistoryMessages.archived,
+      (message: { upTo: number }, context: MessageContext) => {
+        this.#requireDb(RaffleHistoryMessages.archived, context.from);
+        this.#options.raffle.archived(message.upTo);
+      },
+      { validate: (payload) => archivedSchema.parse(payload) },
+    );
     transport.handle(
       RaffleHistoryMessages.history,
       (request: HistoryRequest, context: MessageContext) => this.#history(request, context.from),
@@ -50,9 +65,10 @@ export class RaffleHistoryClient implements ArchiveReader {
     );
   }
 
-  /** Stops answering it. */
+  /** Stops answering them. */
   stop(): void {
     this.#options.transport.unhandle(RaffleHistoryMessages.history);
+    this.#options.transport.unhandle(RaffleHistoryMessages.archived);
   }
 
   async read(after: number, limit: number): Promise<ArchivedPage> {
@@ -74,19 +90,21 @@ export class RaffleHistoryClient implements ArchiveReader {
   }
 
   #history(request: HistoryRequest, from: NodeId) {
-    const { raffle, db, onInvalidMessage } = this.#options;
-    if (from !== db) {
-      const error = new InvalidMessageError(
-        `${RaffleHistoryMessages.history} from ${from}, who is not the db`,
-      );
-      onInvalidMessage(error);
-      throw error;
-    }
+    const { raffle } = this.#options;
+    this.#requireDb(RaffleHistoryMessages.history, from);
     const history = recentHistory(raffle, request.afterEntry, request.afterDraw, request.limit);
     return {
       entries: history.entries.map(wireEntry),
       winners: history.winners.map(wireWinner),
       ...(history.latest === undefined ? {} : { latest: wireEntry(history.latest) }),
     };
+  }
+
+  /** Throws (and reports) unless `from` is the db: only the db archives. */
+  #requireDb(type: string, from: NodeId): void {
+    if (from === this.#options.db) return;
+    const error = new InvalidMessageError(`${type} from ${from}, who is not the db`);
+    this.#options.onInvalidMessage(error);
+    throw error;
   }
 }

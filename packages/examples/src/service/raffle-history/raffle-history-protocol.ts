@@ -10,7 +10,14 @@ export const RaffleHistoryMessages = {
   history: 'raffle.history',
   /** Request from a front-end to the db: a page of the archive. */
   page: 'raffle.page',
+  /** One-way from the db to every front-end: the archive holds the entries up to `upTo`. */
+  archived: 'raffle.archived',
 } as const;
+
+/** Payload of `raffle.archived`. */
+export const archivedSchema = z
+  .object({ upTo: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) })
+  .strict();
 
 /** Most entries (and most winners) one `raffle.history` reply or page carries. */
 export const MAX_HISTORY_BATCH = 4_096;

@@ -45,6 +45,43 @@ describe('RaffleArchiver', () => {
     expect(all.winners.slice(-raffle.winners().length)).toEqual(raffle.winners());
   });
 
+  it('finds every entry after the archive was away for longer than the raffle keeps, since it told the raffle how far it holds', async () => {
+    const scheduler = new VirtualScheduler();
+    const raffle = raffleOf(1, 20);
+    const archive = new MemoryRaffleArchive();
+    let away = false;
+    const errors: Error[] = [];
+    const archiver = new RaffleArchiver({
+      archive,
+      fetch: async (afterEntry, afterDraw, limit) => {
+        if (away) throw new Error('the db is away');
+        return recentHistory(raffle, afterEntry, afterDraw, limit);
+      },
+      scheduler,
+      onArchived: (upTo) => raffle.archived(upTo),
+      onError: (error) => errors.push(error),
+    });
+    // As a service does at start: there is an archive, which holds nothing yet.
+    raffle.archived(0);
+    for (let i = 0; i < 50; i++) await raffle.record({ client: 'before' });
+    await raffle.draw();
+    await archiver.catchUp();
+    away = true;
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 100; i++) await raffle.record({ client: 'meanwhile' });
+      await raffle.draw();
+      await archiver.catchUp();
+    }
+    expect(errors).toHaveLength(10);
+    away = false;
+    await archiver.catchUp();
+    const all = await archive.read(0, 10_000);
+    expect(all.entries.map((e) => e.entry)).toEqual(Array.from({ length: 1_050 }, (_, i) => i + 1));
+    expect(all.winners.map((w) => w.draw)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+    // Caught up, the raffle holds its retention again.
+    expect(raffle.entries()).toHaveLength(20);
+  });
+
   it('sets the archive aside when the source is a raffle begun anew with fewer entries', async () => {
     const scheduler = new VirtualScheduler();
     let raffle = raffleOf(1, 1_000);

@@ -105,11 +105,16 @@ export class RaffleArchiveServer implements Startable {
   /** Tells every front-end how far the archive holds, so each keeps what lies past it. */
   #announce(upTo: number): void {
     for (const frontEnd of this.#frontEnds) {
-      try {
-        this.transport.send(frontEnd, RaffleHistoryMessages.archived, { upTo });
-      } catch {
-        // One-way and repeated every interval: a front-end missed now hears the next.
-      }
+      // A request, not a one-way send: a front-end still starting answers "no handler" instead of
+      // reporting an error. Repeated every interval, so one missed now hears the next.
+      this.transport
+        .request(
+          frontEnd,
+          RaffleHistoryMessages.archived,
+          { upTo },
+          { timeoutMs: this.#fetchTimeoutMs },
+        )
+        .catch(() => undefined);
     }
   }
 

@@ -10,7 +10,7 @@ export const RaffleHistoryMessages = {
   history: 'raffle.history',
   /** Request from a front-end to the db: a page of the archive. */
   page: 'raffle.page',
-  /** One-way from the db to every front-end: the archive holds the entries up to `upTo`. */
+  /** Request from the db to every front-end: the archive holds the entries up to `upTo`. */
   archived: 'raffle.archived',
 } as const;
 

@@ -19,6 +19,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module @medals/core
  */
 import 'reflect-metadata';
 

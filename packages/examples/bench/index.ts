@@ -8,6 +8,7 @@ import { benchQuick, benchResult, writeBenchResults } from '@medals/core/testing
 import { calibrateAgainstWrk, wrkInstalled } from '@medals/loadgen';
 import type { RequestSpec } from '@medals/loadgen';
 import { recoveryBench } from './recovery';
+import { soakBench } from './soak';
 import { launchCluster, launchSingle } from '../src/cli/launch-cluster';
 import type { LaunchedCluster } from '../src/cli/launch-cluster';
 import type { LaunchedNode } from '../src/cli/node-process-group';
@@ -38,6 +39,15 @@ import type { ServiceOptions } from '../src/service';
  * machine allows (Linux, 2+ CPUs, taskset; not in a quick run) the same
  * rounds run pinned too, generator on CPU 0 and servers on the others,
  * recorded as `*.pinned`.
+ *
+ * The mixed workloads also run on the plain server and on its two-process
+ * form (`node-http.two-process.*`: increments make one raw round trip to a
+ * backend process), which is the floor this machine sets for any second
+ * tier; the two-tier service is reported against it too (`*.against-floor`),
+ * so that what is ours and what is the machine's can be told apart.
+ *
+ * Last, a short soak (about a minute quick, three otherwise) gives the heap
+ * growth of the db and the front-ends.
  */
 const options: ServiceOptions = {
   ...defaultServiceOptions,
@@ -50,20 +60,30 @@ const roundMs = quick ? 800 : 3_000;
 /** Unmeasured load on each server first: a front-end's CPU per request keeps falling for some 40,000 requests as V8 optimises it. */
 const warmUpMs = quick ? 1_000 : 4_000;
 
-/** Starts the bare node:http baseline (bench/plain-server.ts) in its own process. */
-async function startPlainServer(): Promise<{ url: string; pid: number; stop(): void }> {
+/**
+ * Starts a bare node:http baseline (bench/plain-server.ts) in its own
+ * process: the plain server, or with `tiers` 2 the floor of a second tier
+ * (increments make one raw round trip to a backend process).
+ */
+async function startPlainServer(
+  tiers: 1 | 2 = 1,
+): Promise<{ url: string; pids: readonly number[]; stop(): void }> {
   const child = fork(join(__dirname, 'plain-server.js'), [], {
-    env: { ...process.env, MEDALS_CACOFONIX_TOKEN: options.token },
+    env: {
+      ...process.env,
+      MEDALS_CACOFONIX_TOKEN: options.token,
+      MEDALS_PLAIN_TIERS: String(tiers),
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     execArgv: [],
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (message: { port: number }) => resolve(message.port));
+  const { port, pids } = await new Promise<{ port: number; pids: number[] }>((resolve, reject) => {
+    child.once('message', (message: { port: number; pids: number[] }) => resolve(message));
     child.once('exit', () => reject(new Error('the plain server exited before it listened')));
   });
   return {
     url: `http://127.0.0.1:${port}`,
-    pid: child.pid ?? 0,
+    pids,
     stop: () => child.kill('SIGTERM'),
   };
 }
@@ -202,6 +222,38 @@ function olympicResults(measured: Measured, suffix: string): BenchResult[] {
       name: `olympic.latency.single-tier.c1.mixed${s}`,
       value: mean('mixed-c1/single'),
     }),
+    // The machine's floor for a second tier, and the two-tier service against it.
+    benchResult(
+      `node-http.two-process.throughput.c20.mixed${s}`,
+      'req/s',
+      throughput('mixed-c20/floor'),
+      false,
+      {
+        name: `node-http.map.same-routes.throughput.c20.mixed${s}`,
+        value: throughput('mixed-c20/plain'),
+      },
+    ),
+    benchResult(
+      `olympic.throughput.two-tier.c20.mixed.against-floor${s}`,
+      'req/s',
+      throughput('mixed-c20/two'),
+      false,
+      {
+        name: `node-http.two-process.throughput.c20.mixed${s}`,
+        value: throughput('mixed-c20/floor'),
+      },
+    ),
+    benchResult(`node-http.two-process.latency.c1.mixed${s}`, 'ms', mean('mixed-c1/floor'), true, {
+      name: `node-http.map.same-routes.latency.c1.mixed${s}`,
+      value: mean('mixed-c1/plain'),
+    }),
+    benchResult(
+      `olympic.latency.two-tier.c1.mixed.against-floor${s}`,
+      'ms',
+      mean('mixed-c1/two'),
+      true,
+      { name: `node-http.two-process.latency.c1.mixed${s}`, value: mean('mixed-c1/floor') },
+    ),
     benchResult(`olympic.latency.two-tier.c10.mixed${s}`, 'ms', mean('mixed-c10/two'), true, {
       name: `olympic.latency.single-tier.c10.mixed${s}`,
       value: mean('mixed-c10/single'),
@@ -318,14 +370,29 @@ async function main(): Promise<void> {
   const { placements, pinnedUnavailable } = experimentPlacements(quick);
   if (pinnedUnavailable !== undefined) console.log(`# not pinned: ${pinnedUnavailable}`);
   const plain = await startPlainServer();
+  const floor = await startPlainServer(2);
   const single = await launchSingle(options);
   const cluster = await launchCluster({ frontEnds: 1, options, dispatcher: false });
   try {
-    const pids = [plain.pid, single.node.pid, cluster.db.pid, cluster.frontEnds[0].pid];
+    const pids = [
+      ...plain.pids,
+      ...floor.pids,
+      single.node.pid,
+      cluster.db.pid,
+      cluster.frontEnds[0].pid,
+    ];
     const plainTarget: Target = {
       name: 'plain',
       url: plain.url,
-      servers: [{ pid: plain.pid, label: 'plain' }],
+      servers: [{ pid: plain.pids[0], label: 'plain' }],
+    };
+    const floorTarget: Target = {
+      name: 'floor',
+      url: floor.url,
+      servers: [
+        { pid: floor.pids[0], label: 'floor front' },
+        { pid: floor.pids[1], label: 'floor backend' },
+      ],
     };
     const { single: singleTarget, two: twoTierTarget } = tierTargets(single, cluster);
     const mixed = olympicRequests(options.token);
@@ -336,17 +403,27 @@ async function main(): Promise<void> {
         clients: 10,
         targets: [plainTarget, singleTarget, twoTierTarget],
       },
-      { name: 'mixed-c20', requests: mixed, clients: 20, targets: [singleTarget, twoTierTarget] },
+      {
+        name: 'mixed-c20',
+        requests: mixed,
+        clients: 20,
+        targets: [plainTarget, floorTarget, singleTarget, twoTierTarget],
+      },
       { name: 'mixed-c10', requests: mixed, clients: 10, targets: [singleTarget, twoTierTarget] },
-      { name: 'mixed-c1', requests: mixed, clients: 1, targets: [singleTarget, twoTierTarget] },
+      {
+        name: 'mixed-c1',
+        requests: mixed,
+        clients: 1,
+        targets: [plainTarget, floorTarget, singleTarget, twoTierTarget],
+      },
     ];
     console.log('# warming every server up (not measured)');
-    await warmUp([plainTarget, singleTarget, twoTierTarget], mixed, 20, placements[0]);
+    await warmUp([plainTarget, floorTarget, singleTarget, twoTierTarget], mixed, 20, placements[0]);
     for (const placement of placements) {
       const suffix = placement.pinned ? '.pinned' : '';
       console.log(`# loadgen calibration against wrk, ${placement.description}`);
       placeServers(placement, pids);
-      results.push(...(await calibration(plain.url, plain.pid, placement)));
+      results.push(...(await calibration(plain.url, plain.pids[0], placement)));
       console.log(`# olympic figures, ${placement.description}`);
       results.push(...olympicResults(await measureRounds(workloads, placement, pids), suffix));
     }
@@ -355,10 +432,13 @@ async function main(): Promise<void> {
     await cluster.stop();
     await single.stop();
     plain.stop();
+    floor.stop();
   }
   results.push(...(await durableIncrementResults(placements)));
   console.log('# recovery: fe2, then the db, SIGKILLed and restarted by the supervisor');
   results.push(...(await recoveryBench(options, quick ? 2 : 5, quick ? 5_000 : 10_000)));
+  console.log('# soak: open loop over both front-ends, heap of every node after GC');
+  results.push(...(await soakBench(options, quick ? 60_000 : 180_000, 1_000)));
   writeBenchResults('examples', results);
 }
 

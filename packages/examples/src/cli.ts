@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { commandArgs } from './cli/command-args';
+import { failureReport } from './cli/failure-report';
 import { UsageError } from './cli/usage-error';
 
 const USAGE = `usage: medals <command> [options]   (medals <command> --help for its options)
@@ -9,8 +11,11 @@ commands:
   node         one process of the service (db, frontend, dispatcher or single), for clusters across machines
   tablet       a client that asks the dispatcher for a front-end and polls tallies and scores
   cacofonix    the bard: pushes score updates and medal increments with the token
-  eval         re-runs the report's experiments: latency, balance, clock, raffle
+  eval         re-runs the report's experiments (latency, balance, clock, raffle), and a soak run
   demo         three nodes on an in-memory network with faults, printing their events
+
+A mistake (a flag, no cluster running, a port taken) is told in one line; --verbose,
+with any command, adds the stack.
 `;
 
 const demoUsage = `usage: medals demo [--duration <s>] [--seed <n>]
@@ -36,8 +41,14 @@ async function runDemo(args: string[]): Promise<number> {
   return 0;
 }
 
+/** What a command is told besides its own arguments. */
+export interface CommandContext {
+  /** `--verbose`: failures show their stack, and the nodes a command starts say more about theirs. */
+  verbose: boolean;
+}
+
 interface Command {
-  run: (args: string[]) => Promise<number>;
+  run: (args: string[], context: CommandContext) => Promise<number>;
   usage: string;
 }
 
@@ -69,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (load === undefined) {
-    process.stderr.write(`medals: unknown command ${name}\n${USAGE}`);
+    process.stderr.write(`medals: unknown command ${name} (see medals --help)\n`);
     return 2;
   }
   const command = await load();
@@ -77,19 +88,13 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(command.usage);
     return 0;
   }
+  const { args, verbose } = commandArgs(rest);
   try {
-    return await command.run(rest);
+    return await command.run(args, { verbose });
   } catch (err) {
-    // parseArgs reports unknown or malformed flags with codes of this prefix.
-    const code = (err as { code?: unknown }).code;
-    if (
-      err instanceof UsageError ||
-      (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))
-    ) {
-      process.stderr.write(`medals ${name}: ${(err as Error).message}\n\n${command.usage}`);
-      return 2;
-    }
-    throw err;
+    const report = failureReport(name, err, verbose);
+    process.stderr.write(report.text);
+    return report.exitCode;
   }
 }
 
@@ -100,7 +105,7 @@ main(process.argv.slice(2)).then(
     setTimeout(() => process.exit(), 2_000).unref();
   },
   (err: unknown) => {
-    process.stderr.write(`medals: ${(err as Error).stack ?? String(err)}\n`);
+    process.stderr.write(failureReport('', err, true).text);
     process.exit(1);
   },
 );

@@ -6,7 +6,9 @@ import type { LoadResult } from './load-result';
  * attached.
  */
 export class RequestsFailedError extends Error {
+  /** Always `RequestsFailedError`. */
   override readonly name = 'RequestsFailedError';
+  /** The run's whole result, errors counted by kind. */
   readonly result: LoadResult;
 
   constructor(result: LoadResult) {

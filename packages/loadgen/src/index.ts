@@ -1,5 +1,4 @@
 /**
- * @packageDocumentation
  * A load generator for HTTP/1.1 servers that costs the server nothing and
  * the machine little: it runs in worker processes of its own, keeps its
  * connections alive, writes requests serialised once (a per-request unique
@@ -36,6 +35,9 @@
  * });
  * console.log(result.throughput, result.latency.p99, result.servers);
  * ```
+ *
+ * @packageDocumentation
+ * @module @medals/loadgen
  */
 export { runLoad } from './run-load';
 export type { LoadOptions } from './load-options';

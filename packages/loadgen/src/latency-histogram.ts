@@ -28,11 +28,17 @@ export function decodeHistogram(encoded: string): Histogram {
 export interface LatencySummary {
   /** Exact mean (from the sum of the latencies, not the histogram's buckets). */
   readonly mean: number;
+  /** The shortest latency. */
   readonly min: number;
+  /** The median. */
   readonly p50: number;
+  /** The 90th percentile. */
   readonly p90: number;
+  /** The 99th percentile. */
   readonly p99: number;
+  /** The 99.9th percentile. */
   readonly p999: number;
+  /** The longest latency. */
   readonly max: number;
 }
 

@@ -69,7 +69,15 @@ export interface LoadOptions {
    * window to its end, divided by the responses, in `result.servers`
    * (Linux `/proc`). Default: none.
    */
-  readonly serverPids?: readonly (number | { readonly pid: number; readonly label: string })[];
+  readonly serverPids?: readonly (
+    | number
+    | {
+        /** The server process. */
+        readonly pid: number;
+        /** Its name in the result, such as `db`. */
+        readonly label: string;
+      }
+  )[];
   /**
    * Reject with {@link RequestsFailedError} when any request got a non-2xx
    * answer, timed out or went unanswered, or a socket failed. Default

@@ -3,6 +3,7 @@ import type { ProcessCpuPerRequest } from './process-cpu';
 
 /** One worker process of a run: where the load came from. */
 export interface GeneratorProcess {
+  /** The worker's process id. */
   readonly pid: number;
   /** CPUs the process was allowed to run on (Linux `Cpus_allowed_list`), `''` where unknown. */
   readonly cpus: string;
@@ -31,10 +32,13 @@ export interface TargetResult {
 
 /** What {@link runLoad} measured. Latencies in ms. */
 export interface LoadResult {
+  /** Closed loop (each connection sends when answered) or open loop (at a fixed rate). */
   readonly mode: 'closed' | 'open';
   /** Open loop: the arrival rate asked for, requests per second. */
   readonly rate?: number;
+  /** Connections the load was spread over. */
   readonly connections: number;
+  /** Requests in flight per connection at most. */
   readonly pipelining: number;
   /** Measured requests written. */
   readonly sent: number;
@@ -51,7 +55,12 @@ export interface LoadResult {
    * form, and their exact sum in ms, so that runs can be pooled with
    * {@link combineLatency} (percentiles cannot be averaged).
    */
-  readonly latencyHistogram: { readonly encoded: string; readonly sumMs: number };
+  readonly latencyHistogram: {
+    /** The histogram, compressed and base64-encoded. */
+    readonly encoded: string;
+    /** The exact sum of the latencies, in ms. */
+    readonly sumMs: number;
+  };
   /**
    * By server: one entry per distinct URL of `url`, in the order first
    * given (one entry when `url` is a string).
@@ -59,6 +68,7 @@ export interface LoadResult {
   readonly targets: readonly TargetResult[];
   /** Responses by status code, e.g. `{ "200": 9000, "503": 12 }`. */
   readonly statuses: Readonly<Record<string, number>>;
+  /** What went wrong, by kind. */
   readonly errors: {
     /** Responses with a status outside 200–299. */
     readonly non2xx: number;
@@ -78,6 +88,7 @@ export interface LoadResult {
   readonly generator: {
     /** The process that called {@link runLoad}; it only coordinates. */
     readonly coordinatorPid: number;
+    /** The worker processes that sent the load. */
     readonly workers: readonly GeneratorProcess[];
     /** Whether the workers were pinned (`cpus` given), and to what. */
     readonly pinnedTo?: string;

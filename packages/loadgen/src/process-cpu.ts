@@ -3,17 +3,23 @@ import { readFileSync } from 'node:fs';
 
 /** User and system CPU time a process has used since it started. */
 export interface ProcessCpuTime {
+  /** The process. */
   readonly pid: number;
+  /** Its user CPU time, in ms. */
   readonly userMs: number;
+  /** Its system CPU time, in ms. */
   readonly systemMs: number;
 }
 
 /** One process's CPU time over a run, and per request served. */
 export interface ProcessCpuPerRequest {
+  /** The process. */
   readonly pid: number;
   /** The label given to {@link CpuMeter.start}, or the pid as text. */
   readonly label: string;
+  /** Its user CPU time over the window, in ms. */
   readonly userMs: number;
+  /** Its system CPU time over the window, in ms. */
   readonly systemMs: number;
   /** `userMs + systemMs`. */
   readonly cpuMs: number;

@@ -27,6 +27,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module @medals/store-postgres
  */
 export { PostgresTallyStore } from './postgres-tally-store';
 export type { PostgresTallyStoreOptions } from './options';

@@ -55,14 +55,14 @@ const MAX_ATTEMPTS = 5;
 const MAX_INCREMENT_BATCH = 512;
 
 /**
- * A {@link TallyStore} on PostgreSQL (DESIGN.md section 4). Each write is a
+ * A {@link TallyStore} on PostgreSQL. Each write is a
  * single statement, hence its own transaction: the increments (or the
  * scores), the operation ids and the writes' results commit together, so a
  * retried write is applied once and resolves to the first result, also
  * across processes sharing the database. A write resolves once PostgreSQL
  * has committed it, so it survives a crash of this process (and of the
  * server, with the default `synchronous_commit = on`). Concurrent
- * increments of a team share one statement (see {@link MedalBatcher}), and
+ * increments of a team share one statement (a batcher gathers them), and
  * concurrent attempts of one operation id in this store run one after the
  * other.
  *
@@ -80,6 +80,40 @@ const MAX_INCREMENT_BATCH = 512;
  * than the stop timeout.
  */
 export class PostgresTallyStore implements TallyStore {
+  /**
+   * Empties the tables of the store that `options` name (the same schema
+   * and table prefix): every tally and score, and the remembered operation
+   * ids, so that the next store started on them begins at zero (its start
+   * adds the rows of the teams and events again). Tables that do not exist
+   * yet are left so. It takes no lock against a store running on the same
+   * tables: stop that first.
+   */
+  static async clear(options: PostgresTallyStoreOptions): Promise<void> {
+    const settings = storeSettings(options);
+    const t = tableNames(settings.schema, settings.tablePrefix);
+    const pool = new Pool({
+      connectionString: settings.connectionString,
+      max: 1,
+      connectionTimeoutMillis: settings.connectionTimeoutMs,
+      statement_timeout: settings.statementTimeoutMs,
+      application_name: settings.applicationName,
+    });
+    pool.on('error', ignore);
+    try {
+      const { rows } = await pool.query<{ present: boolean }>(
+        'SELECT to_regclass($1) IS NOT NULL AS present',
+        [t.tallies],
+      );
+      if (rows[0]?.present === true) {
+        await pool.query(`TRUNCATE ${t.tallies}, ${t.scores}, ${t.operations}`);
+      }
+    } catch (error) {
+      throw translateError(error, 'Emptying the tally tables', settings.queryTimeoutMs);
+    } finally {
+      await pool.end();
+    }
+  }
+
   readonly #settings: StoreSettings;
   readonly #catalog: TallyCatalog;
   readonly #tables: TableNames;

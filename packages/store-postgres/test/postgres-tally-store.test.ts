@@ -40,6 +40,41 @@ describeWithPostgres('PostgresTallyStore', () => {
 
   const table = (name: string): string => `"${schema}"."${prefix}${name}"`;
 
+  describe('clear', () => {
+    it('empties the tallies, scores and operation ids of its tables only, and the next start begins at zero', async () => {
+      const store = await open();
+      await store.incrementMedal('Gaul', 'gold', 'op-1');
+      await store.setScore('Stone Curling', { Gaul: 2, Rome: 1 }, 'op-2');
+      const other = await open({ tablePrefix: `${prefix}other_` });
+      await other.incrementMedal('Rome', 'silver', 'op-1');
+      await store.stop();
+      await PostgresTallyStore.clear({ connectionString: PG_URL, schema, tablePrefix: prefix });
+      const fresh = await open();
+      expect(await fresh.getMedalTally('Gaul')).toEqual({
+        team: 'Gaul',
+        gold: 0,
+        silver: 0,
+        bronze: 0,
+      });
+      expect((await fresh.getScore('Stone Curling')).scores).toEqual({ Gaul: 0, Rome: 0 });
+      await fresh.incrementMedal('Gaul', 'gold', 'op-1');
+      expect((await fresh.getMedalTally('Gaul')).gold).toBe(1);
+      expect((await other.getMedalTally('Rome')).silver).toBe(1);
+    });
+
+    it('leaves tables that do not exist yet alone', async () => {
+      await PostgresTallyStore.clear({
+        connectionString: PG_URL,
+        schema,
+        tablePrefix: `${prefix}never_`,
+      });
+      const exists = await withClient((client) =>
+        client.query('SELECT to_regclass($1) AS name', [table('never_medal_tallies')]),
+      );
+      expect(exists.rows).toEqual([{ name: null }]);
+    });
+  });
+
   describe('schema', () => {
     it('creates the tables once and records the schema version', async () => {
       await Promise.all([open(), open(), open()]);

@@ -60,10 +60,16 @@ export const MAX_CONNECTIONS_CHECK_INTERVAL_MS = 1_000;
 
 /** Codes of the refusals this transport answers with, as `remoteCode` of the caller's `RemoteError`. */
 export const ERROR_CODE = {
+  /** No handler for the message type (404). */
   noHandler: 'ERR_NO_HANDLER',
+  /** The body is larger than `maxBodyBytes` (413). */
   bodyTooLarge: 'ERR_BODY_TOO_LARGE',
+  /** A header the transport needs is missing or malformed (400). */
   badRequest: 'ERR_BAD_REQUEST',
+  /** The path is not one of the transport's (404). */
   notFound: 'ERR_NOT_FOUND',
+  /** Not a POST (405). */
   methodNotAllowed: 'ERR_METHOD_NOT_ALLOWED',
+  /** The request is meant for another node id than this one (421). */
   misdirected: 'ERR_MISDIRECTED',
 } as const;

@@ -33,6 +33,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module @medals/transport-http
  */
 export { http } from './factory';
 export { HttpTransport } from './http-transport';

@@ -46,6 +46,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module @medals/transport-tcp
  */
 export type { TcpAddress } from './address';
 export { formatTcpAddress, isLoopbackHost, parseTcpAddress } from './address';

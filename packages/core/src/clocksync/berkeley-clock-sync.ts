@@ -307,6 +307,7 @@ export class BerkeleyClockSync implements ClockSync, Startable {
       this.#lastReport = report;
       events.emit('clockSyncRound', {
         node: self,
+        server: self,
         round,
         term,
         participants: nodes.length,

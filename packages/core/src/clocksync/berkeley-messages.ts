@@ -10,7 +10,7 @@ import {
 
 /** Message types of {@link BerkeleyClockSync}. */
 export const BerkeleyMessages = {
-  /** Leader to member: "what does your clock read?" Reply: {@link BerkeleyClockReading}. */
+  /** Leader to member: "what does your clock read?" Reply: the member's clock reading. */
   poll: 'berkeley.poll',
   /** Leader to member: "apply this correction". Reply: the clock's reading after it. */
   adjust: 'berkeley.adjust',

@@ -6,15 +6,19 @@ import type { NodeId, Transport } from '../contracts/transport';
 
 /** The parts of a node a clock sync component works with. */
 export interface ClockSyncComponents {
+  /** This node. */
   readonly nodeId: NodeId;
   /** Every member of the cluster; the group defaults to them. */
   readonly members: readonly NodeId[];
+  /** The node's transport. */
   readonly transport: Transport;
   /** The clock being corrected. */
   readonly clock: Clock;
   /** Timers, and the monotonic time that round trips are measured on. */
   readonly scheduler: ScopedScheduler;
+  /** The node's seeded random source. */
   readonly random: Random;
+  /** The node's event bus. */
   readonly events: EventBus;
 }
 

@@ -336,6 +336,7 @@ export class CristianClockSync implements ClockSync, Startable {
     this.#lastReport = report;
     this.#c.events.emit('clockSyncRound', {
       node: this.#c.nodeId,
+      server: report.server,
       round: report.round,
       term: report.term,
       participants: report.nodes.length,

@@ -2,6 +2,7 @@ import type { NodeId } from '../contracts/transport';
 
 /** One node's clock offset, as estimated by the node running a round. */
 export interface OffsetReading {
+  /** The node whose clock was read. */
   readonly node: NodeId;
   /** Estimated offset from the reference clock, in ms (positive: ahead). */
   readonly offsetMs: number;

@@ -1,6 +1,6 @@
 /**
  * Codecs: values to bytes and back, validating untrusted input on the way
- * in (DESIGN.md seam 7). `SuperjsonCodec` is the default; `JsonCodec` is for
+ * in, since bytes from a socket are untrusted. `SuperjsonCodec` is the default; `JsonCodec` is for
  * peers that speak plain JSON.
  */
 export { DEFAULT_MAX_BYTES } from './codec-options';

@@ -21,7 +21,7 @@ import { parseUntrustedJson } from './untrusted-json';
  * left out (it reads back as an absent optional field), and `-0` is written
  * as `0`. Shared references are written once per place they appear.
  *
- * Decoding is the trust edge (DESIGN.md seam 7): see {@link Codec.decode}.
+ * Decoding is where bytes from the network are trusted or refused: see {@link Codec.decode}.
  */
 export class JsonCodec implements Codec {
   readonly name = 'json';

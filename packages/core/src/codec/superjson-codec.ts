@@ -30,7 +30,7 @@ import { parseUntrustedJson } from './untrusted-json';
  * deserialiser. Decoding uses a private superjson instance, so
  * registrations on the global one neither affect nor see it.
  *
- * Decoding is the trust edge (DESIGN.md seam 7): besides the checks of
+ * Decoding is where bytes from the network are trusted or refused: besides the checks of
  * {@link Codec.decode}, the meta part is checked before superjson applies
  * it (see `readSuperjsonEnvelope`) and any failure of the deserialiser is a
  * `DecodeError`. Decoded RegExps are compiled from the sender's pattern.

@@ -3,6 +3,7 @@ import type { NodeId } from './transport';
 
 /** One node's part in a clock synchronisation round. */
 export interface ClockSyncNodeReport {
+  /** The node this line is about. */
   readonly node: NodeId;
   /**
    * How far the node's clock was from the round's agreed time before the
@@ -39,7 +40,7 @@ export interface ClockSyncReport {
 }
 
 /**
- * Physical clock synchronisation (DESIGN.md section 4). It corrects the
+ * Physical clock synchronisation. It corrects the
  * node's injected {@link Clock}, so everything reading that clock sees the
  * synchronised time. Rounds repeat on an interval, run by the elected leader
  * (which moves with the leadership); corrections are stepped or slewed.

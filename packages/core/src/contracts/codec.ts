@@ -1,4 +1,4 @@
-/** Turns values into bytes and back. Implementations validate untrusted input (DESIGN.md seam 7). */
+/** Turns values into bytes and back. Implementations validate untrusted input: decoding is where bytes from the network are refused. */
 export interface Codec {
   /** A short name such as `superjson` or `json`. */
   readonly name: string;

@@ -37,7 +37,7 @@ export interface WhenLeaderOptions {
 }
 
 /**
- * Leader election (DESIGN.md section 4). Every member runs one; they agree on
+ * Leader election. Every member runs one; they agree on
  * a leader per term. Safety: two nodes that can talk to each other never hold
  * different leaders for the same term once messages settle. Liveness: once
  * failures stop, every live member agrees on one live leader. Under a

@@ -18,6 +18,7 @@ export class MedalsError extends Error {
 
 /** A request got no reply within its timeout. */
 export class TimeoutError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_TIMEOUT';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, TimeoutError.code, options);
@@ -26,9 +27,11 @@ export class TimeoutError extends MedalsError {
 
 /** The peer is not known, not reachable, or went away while a request was pending. */
 export class PeerUnreachableError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_PEER_UNREACHABLE';
   constructor(
     message: string,
+    /** The peer concerned, when known. */
     readonly peer?: string,
     options?: { cause?: unknown },
   ) {
@@ -38,6 +41,7 @@ export class PeerUnreachableError extends MedalsError {
 
 /** The remote handler threw; `message` and `remoteCode` are the remote error's. */
 export class RemoteError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_REMOTE';
   constructor(
     message: string,
@@ -52,6 +56,7 @@ export class RemoteError extends MedalsError {
 
 /** A peer failed authentication, or refused ours. */
 export class AuthError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_AUTH';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, AuthError.code, options);
@@ -60,6 +65,7 @@ export class AuthError extends MedalsError {
 
 /** Bytes that could not be decoded: too large, malformed, or carrying forbidden keys. */
 export class DecodeError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_DECODE';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, DecodeError.code, options);
@@ -68,6 +74,7 @@ export class DecodeError extends MedalsError {
 
 /** A value that the codec cannot represent (a function, a cycle, too large). */
 export class EncodeError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_ENCODE';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, EncodeError.code, options);
@@ -76,6 +83,7 @@ export class EncodeError extends MedalsError {
 
 /** A decoded message that does not have the shape its type requires. */
 export class InvalidMessageError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_INVALID_MESSAGE';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, InvalidMessageError.code, options);
@@ -84,6 +92,7 @@ export class InvalidMessageError extends MedalsError {
 
 /** The operation was cancelled through its `AbortSignal`. */
 export class AbortError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_ABORTED';
   constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
     super(message, AbortError.code, options);
@@ -92,6 +101,7 @@ export class AbortError extends MedalsError {
 
 /** The transport was stopped (or never started) while the operation needed it. */
 export class TransportClosedError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_TRANSPORT_CLOSED';
   constructor(message: string) {
     super(message, TransportClosedError.code);
@@ -100,6 +110,7 @@ export class TransportClosedError extends MedalsError {
 
 /** A node or component was used in a lifecycle state that does not allow it. */
 export class LifecycleError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_LIFECYCLE';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, LifecycleError.code, options);
@@ -108,16 +119,24 @@ export class LifecycleError extends MedalsError {
 
 /** A tally store was asked about a team it is not configured with. */
 export class UnknownTeamError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_UNKNOWN_TEAM';
-  constructor(readonly team: string) {
+  constructor(
+    /** The team that is not known. */
+    readonly team: string,
+  ) {
     super(`Unknown team ${JSON.stringify(team)}`, UnknownTeamError.code);
   }
 }
 
 /** A medal type other than gold, silver or bronze (in any case). */
 export class UnknownMedalTypeError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_UNKNOWN_MEDAL_TYPE';
-  constructor(readonly medal: string) {
+  constructor(
+    /** The medal type that is not known. */
+    readonly medal: string,
+  ) {
     super(
       `Unknown medal type ${JSON.stringify(medal)}: expected gold, silver or bronze`,
       UnknownMedalTypeError.code,
@@ -127,14 +146,19 @@ export class UnknownMedalTypeError extends MedalsError {
 
 /** A tally store was asked about an event it is not configured with. */
 export class UnknownEventError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_UNKNOWN_EVENT';
-  constructor(readonly event: string) {
+  constructor(
+    /** The event that is not known. */
+    readonly event: string,
+  ) {
     super(`Unknown event ${JSON.stringify(event)}`, UnknownEventError.code);
   }
 }
 
 /** A score that is not a non-negative safe integer, or a score update naming no team. */
 export class InvalidScoreError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_INVALID_SCORE';
   constructor(message: string) {
     super(message, InvalidScoreError.code);
@@ -143,6 +167,7 @@ export class InvalidScoreError extends MedalsError {
 
 /** An operation id that is not a non-empty string of reasonable length. */
 export class InvalidOperationIdError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_INVALID_OPERATION_ID';
   constructor(message: string) {
     super(message, InvalidOperationIdError.code);
@@ -151,8 +176,12 @@ export class InvalidOperationIdError extends MedalsError {
 
 /** An operation id already used by a write with different content. */
 export class OperationConflictError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_OPERATION_CONFLICT';
-  constructor(readonly operationId: string) {
+  constructor(
+    /** The operation id used before for another write. */
+    readonly operationId: string,
+  ) {
     super(
       `Operation id ${JSON.stringify(operationId)} was already used by a different write`,
       OperationConflictError.code,
@@ -162,6 +191,7 @@ export class OperationConflictError extends MedalsError {
 
 /** Stored data failed its checks: a bad checksum or a gap before the end of a log, a damaged snapshot. */
 export class StoreCorruptedError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_STORE_CORRUPTED';
   constructor(
     message: string,
@@ -176,6 +206,7 @@ export class StoreCorruptedError extends MedalsError {
 
 /** Another live process (or another store in this one) holds the store's lock. */
 export class StoreLockedError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_STORE_LOCKED';
   constructor(
     message: string,
@@ -192,6 +223,7 @@ export class StoreLockedError extends MedalsError {
  * than this code.
  */
 export class StoreUnavailableError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_STORE_UNAVAILABLE';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, StoreUnavailableError.code, options);
@@ -203,9 +235,11 @@ export class StoreUnavailableError extends MedalsError {
  * too slowly; the message was refused rather than buffered without bound.
  */
 export class BackpressureError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_BACKPRESSURE';
   constructor(
     message: string,
+    /** The peer concerned, when known. */
     readonly peer?: string,
     options?: { cause?: unknown },
   ) {
@@ -215,6 +249,7 @@ export class BackpressureError extends MedalsError {
 
 /** An operation that only the leader may perform was asked of another node. */
 export class NotLeaderError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_NOT_LEADER';
   constructor(
     /** The leader this node follows, when it knows one. */
@@ -232,6 +267,7 @@ export class NotLeaderError extends MedalsError {
  * members are back.
  */
 export class NoQuorumError extends MedalsError {
+  /** The `code` of every error of this class, to compare against. */
   static readonly code = 'ERR_NO_QUORUM';
   constructor(
     /** Members this node sees, itself included. */

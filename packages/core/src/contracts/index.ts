@@ -1,5 +1,5 @@
 /**
- * The ground floor (DESIGN.md seam 2): interfaces, typed errors, events and DI
+ * The ground floor: interfaces, typed errors, events and DI
  * tokens. Nothing here imports the rest of the project.
  */
 export * from './clock-sync';

@@ -3,6 +3,7 @@
  * components in dependency order and stops them in reverse.
  */
 export interface Startable {
+  /** Called once, in dependency order, when the node starts: register handlers and timers here, not in the constructor. */
   start?(): void | Promise<void>;
   /** Must release timers, sockets and handlers. Called at most once per start. */
   stop?(): void | Promise<void>;

@@ -9,13 +9,15 @@ export type PeerStatus =
 
 /** A change of a peer's status, as seen by one node. */
 export interface MembershipChange {
+  /** The member whose status changed. */
   readonly peer: NodeId;
+  /** Its new status. */
   readonly status: PeerStatus;
 }
 
 /**
  * A node's view of which members are up, kept by a failure detector
- * (DESIGN.md section 2, `membership/`). Election, clock sync and ordered
+ * (such as the one of `heartbeat()`). Election, clock sync and ordered
  * multicast read it instead of detecting failures themselves, so one
  * heartbeat serves them all. The view is local and may be wrong: a slow
  * peer can be suspected and later recovered.

@@ -48,7 +48,7 @@ export interface ReplicatedState<S = unknown> {
 }
 
 /**
- * Totally ordered multicast in a group (DESIGN.md section 4): every member
+ * Totally ordered multicast in a group: every member
  * delivers the same messages in the same order. Properties, checked by
  * `checkMulticastHistory` in `@medals/core/testing`: agreement, total order,
  * integrity (each message at most once), validity (a live sender's messages

@@ -3,9 +3,18 @@ import type { NodeId } from './transport';
 
 /** How a component is built: a class resolved by injection, a factory, or a ready value. */
 export type Provider<T> =
-  | { useClass: new (...args: never[]) => T }
-  | { useFactory: (container: DependencyContainer) => T }
-  | { useValue: T };
+  | {
+      /** A class the container builds, injecting its constructor's parameters. */
+      useClass: new (...args: never[]) => T;
+    }
+  | {
+      /** A function that builds the component from the node's container. */
+      useFactory: (container: DependencyContainer) => T;
+    }
+  | {
+      /** The component itself, already built. */
+      useValue: T;
+    };
 
 /** Options of {@link PluginContext.component}. */
 export interface ComponentOptions {

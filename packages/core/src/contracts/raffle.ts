@@ -35,7 +35,7 @@ export interface RaffleRequest {
 }
 
 /**
- * A raffle decided on the global order of requests (DESIGN.md section 4):
+ * A raffle decided on the global order of requests:
  * every `every`th request in the order of an `OrderedMulticast` becomes an
  * entry; a draw is itself a multicast message carrying a seed, so every
  * member picks the same winner from the same entries.

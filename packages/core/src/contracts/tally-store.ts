@@ -6,10 +6,10 @@ export type MedalType = 'gold' | 'silver' | 'bronze';
 /** Every medal type, in podium order. */
 export const MEDAL_TYPES: readonly MedalType[] = Object.freeze(['gold', 'silver', 'bronze']);
 
-/** The teams of the Olympic service (DESIGN.md section 5). */
+/** The teams of the Olympic medal service: `Gaul` and `Rome`. */
 export const DEFAULT_TEAMS: readonly string[] = Object.freeze(['Gaul', 'Rome']);
 
-/** The events of the Olympic service (DESIGN.md section 5). */
+/** The events of the Olympic medal service, such as `Stone Curling`. */
 export const DEFAULT_EVENTS: readonly string[] = Object.freeze([
   'Stone Curling',
   'Stone Skating',
@@ -18,14 +18,19 @@ export const DEFAULT_EVENTS: readonly string[] = Object.freeze([
 
 /** One team's medals. */
 export interface MedalTally {
+  /** The team. */
   team: string;
+  /** Gold medals. */
   gold: number;
+  /** Silver medals. */
   silver: number;
+  /** Bronze medals. */
   bronze: number;
 }
 
 /** The score of every configured team in one event. */
 export interface EventScore {
+  /** The event. */
   event: string;
   /** Team name to score; every configured team is present (0 until set). */
   scores: Record<string, number>;
@@ -47,7 +52,7 @@ export interface TallyStoreOptions {
 }
 
 /**
- * The back-end tier of the Olympic service (DESIGN.md section 4): medal
+ * The back-end tier of the Olympic medal service: medal
  * tallies per team and scores per event.
  *
  * Every write carries an operation id (a non-empty string of at most 256

@@ -1,5 +1,5 @@
 /**
- * Time and chance, injected (DESIGN.md seam 3). Algorithm code reads time and
+ * Time and chance, injected. Algorithm code reads time and
  * sets timers only through these interfaces, so the simulator can run it on
  * virtual time and replay it from a seed.
  */

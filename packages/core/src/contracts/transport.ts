@@ -50,7 +50,15 @@ export interface RequestOptions {
 /** Events every transport emits. */
 export interface TransportEvents {
   /** Something went wrong that has no caller to tell: a bad frame, a handler that threw on a `send`, a refused peer. */
-  error: [error: Error, context: { peer?: NodeId; type?: string }];
+  error: [
+    error: Error,
+    context: {
+      /** The peer concerned, when known. */
+      peer?: NodeId;
+      /** The message type concerned, when known. */
+      type?: string;
+    },
+  ];
   /** A connection to a peer was established (transports with connections only). */
   'peer:connect': [peer: NodeId];
   /** A connection to a peer was lost (transports with connections only). */
@@ -58,7 +66,7 @@ export interface TransportEvents {
 }
 
 /**
- * How a node talks to the others (DESIGN.md seam 4). Every message between
+ * How a node talks to the others. Every message between
  * nodes goes through one of these; `MemoryNetwork`, `TcpTransport` and
  * `HttpTransport` implement it and pass the same compliance suite.
  */

@@ -13,19 +13,27 @@ import { LeadershipState } from './leadership-state';
 
 /** What an election component is built from: the node's parts, by injection. */
 export interface ElectionParts {
+  /** This node. */
   readonly self: NodeId;
   /** Every member of the cluster; the group when the options name none. */
   readonly members: readonly NodeId[];
+  /** The failure detector's view of which members are up. */
   readonly membership: Membership;
+  /** The node's transport. */
   readonly transport: Transport;
+  /** The node's timers, cancelled when it stops. */
   readonly scheduler: ScopedScheduler;
+  /** The node's seeded random source. */
   readonly random: Random;
+  /** The node's event bus. */
   readonly events: EventBus;
 }
 
 /** What a node tells another about the leadership: the leader it follows, if any, and the term. */
 export interface LeadershipNews {
+  /** The leader the sender follows; none while it knows of no leader. */
   readonly leader?: NodeId | undefined;
+  /** The term of that leadership. */
   readonly term: number;
 }
 
@@ -79,19 +87,31 @@ export function positiveMs(value: number, name: string, component: string): numb
  * guard of the failure timeout plus a margin (see {@link LeaseOptions}).
  */
 export abstract class BallotElection implements Election, Startable {
+  /** This node. */
   protected readonly self: NodeId;
+  /** The members that take part in the election, in order. */
   protected readonly group: ElectionGroup;
+  /** The leader and term this node holds, and its events. */
   protected readonly state: LeadershipState;
+  /** The failure detector's view of which members are up. */
   protected readonly membership: Membership;
+  /** The node's transport. */
   protected readonly transport: Transport;
+  /** The node's timers, cancelled when it stops. */
   protected readonly scheduler: ScopedScheduler;
+  /** The node's seeded random source. */
   protected readonly random: Random;
+  /** The node's event bus. */
   protected readonly events: EventBus;
+  /** The name in `node:error` events, such as `bully-election`. */
   protected readonly component: string;
+  /** The prefix of the algorithm's message types, such as `bully`. */
   protected readonly prefix: string;
+  /** How long to wait for an answer before taking a peer for gone. */
   protected readonly answerTimeoutMs: number;
   /** The highest term this node has heard of; a term it claims lies above it. */
   protected highestTerm = 0;
+  /** Whether the election is started and not yet stopped. */
   protected running = false;
   /** Validates a term carried by a message: a whole number no larger than {@link MAX_TERM}. */
   protected readonly termSchema = z.number().int().min(0).max(MAX_TERM);
@@ -213,6 +233,7 @@ export abstract class BallotElection implements Election, Startable {
   protected abstract get electing(): boolean;
   /** Registers the algorithm's own message handlers. */
   protected abstract registerHandlers(): void;
+  /** Removes the algorithm's message handlers from the transport; called on stop. */
   protected abstract unregisterHandlers(): void;
   /** Drops the election machinery: a leader is known, or the node stops. */
   protected abstract electionOver(): void;

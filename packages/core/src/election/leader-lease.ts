@@ -28,11 +28,15 @@ export interface LeaseOptions {
 
 /** What the lease reads and reports through. */
 export interface LeaderLeaseParts {
+  /** This node. */
   readonly self: NodeId;
   /** The election group, whose majority the leader must hold in view. */
   readonly group: readonly NodeId[];
+  /** The failure detector's view of which members are up. */
   readonly membership: Membership;
+  /** Timers, for the guard before acting. */
   readonly scheduler: Scheduler;
+  /** The node's event bus. */
   readonly events: EventBus;
   /** Name in `node:error` events. */
   readonly component: string;
@@ -111,6 +115,7 @@ export class LeaderLease {
     return this.#guardMs;
   }
 
+  /** Calls `listener` whenever this node starts or stops acting as leader; returns a function that unsubscribes. */
   onActing(listener: (change: ActingChange) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

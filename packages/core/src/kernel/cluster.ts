@@ -24,6 +24,7 @@ export type ClusterEventListener = (node: NodeId, ...event: Parameters<AnyEventL
 
 /** Several nodes assembled and started together. */
 export class Cluster {
+  /** The nodes, by id. */
   readonly nodes: ReadonlyMap<NodeId, MedalsNode>;
 
   constructor(nodes: readonly MedalsNode[]) {

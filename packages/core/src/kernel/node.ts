@@ -71,19 +71,27 @@ function isStartable(value: unknown): value is Startable {
 /**
  * A node: its own tsyringe child container holding its transport, clock,
  * scheduler scope, random source, event bus and the components its plugins
- * registered (DESIGN.md seam 1). Several nodes live in one process without
+ * registered. Several nodes live in one process without
  * sharing state.
  */
 export class MedalsNode {
+  /** This node's id, unique in its cluster. */
   readonly id: NodeId;
+  /** The node's own tsyringe child container, holding its parts and components. */
   readonly container: DependencyContainer;
+  /** The node's event bus: every event its components report. */
   readonly events: EventBus;
+  /** How the node talks to the others. */
   readonly transport: Transport;
+  /** The node's physical clock, which clock sync corrects. */
   readonly clock: Clock;
+  /** The node's timers, cancelled when it stops. */
   readonly scheduler: ScopedScheduler;
+  /** The node's random source. */
   readonly random: Random;
   /** Which start of this node this is, from 1. */
   readonly incarnation: number;
+  /** Every member of the cluster, this node included, sorted. */
   readonly members: readonly NodeId[];
   readonly #bus: NodeEventBus;
   readonly #peers: Record<NodeId, string>;

@@ -32,6 +32,8 @@ const heartbeatSchema = z.object({
 
 interface PeerState {
   status: PeerStatus;
+  /** Whether a heartbeat of the peer arrived since this node started. */
+  heard: boolean;
   lastHeard: number;
   /** Pending check at `lastHeard + timeoutMs` (re-armed lazily, not on every heartbeat). */
   deadline: Timer | undefined;
@@ -80,7 +82,12 @@ export class HeartbeatFailureDetector implements Membership, Startable {
     for (const peer of this.members) {
       if (peer === this.self) continue;
       // A peer gets a full timeout from our start before it can be suspected.
-      const state: PeerState = { status: 'alive', lastHeard: now, deadline: undefined };
+      const state: PeerState = {
+        status: 'alive',
+        heard: false,
+        lastHeard: now,
+        deadline: undefined,
+      };
       this.#peers.set(peer, state);
       this.#arm(peer, state);
     }
@@ -134,10 +141,12 @@ export class HeartbeatFailureDetector implements Membership, Startable {
       return;
     }
     state.lastHeard = this.scheduler.now();
+    const firstHeard = !state.heard;
+    state.heard = true;
     if (state.status === 'suspected') {
       state.status = 'alive';
       this.#arm(ctx.from, state);
-      this.#changed(ctx.from, 'alive');
+      this.#changed(ctx.from, 'alive', firstHeard);
     }
   }
 
@@ -154,7 +163,7 @@ export class HeartbeatFailureDetector implements Membership, Startable {
     // A sub-microsecond remainder is float rounding of the timer's own due time, not silence left to wait.
     if (remaining < 1e-3) {
       state.status = 'suspected';
-      this.#changed(peer, 'suspected');
+      this.#changed(peer, 'suspected', !state.heard);
     } else {
       this.#arm(peer, state);
     }
@@ -164,13 +173,16 @@ export class HeartbeatFailureDetector implements Membership, Startable {
    * Tells the bus and every subscriber, once the peer's state is final. Each
    * runs on its own: one that throws is reported and does not keep the
    * others from hearing of the change, nor unwind this detector's timer.
+   * `unheard` is whether no heartbeat of the peer had arrived before this
+   * change: a suspicion of a peer never heard from, or the first hearing.
    */
-  #changed(peer: NodeId, status: PeerStatus): void {
+  #changed(peer: NodeId, status: PeerStatus, unheard: boolean): void {
     try {
-      this.events.emit(status === 'alive' ? 'peerRecovered' : 'peerSuspected', {
-        node: this.self,
-        peer,
-      });
+      if (status === 'alive') {
+        this.events.emit('peerRecovered', { node: this.self, peer, firstHeard: unheard });
+      } else {
+        this.events.emit('peerSuspected', { node: this.self, peer, neverHeard: unheard });
+      }
     } catch (err) {
       this.#report(err);
     }

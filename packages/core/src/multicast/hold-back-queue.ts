@@ -2,7 +2,9 @@ import type { NodeId } from '../contracts/transport';
 
 /** What the hold-back queue orders by: a Lamport timestamp, ties broken by sender id. */
 export interface Stamped {
+  /** The message's Lamport timestamp. */
   readonly ts: number;
+  /** The member that sent it; it breaks ties between equal timestamps. */
   readonly sender: NodeId;
 }
 
@@ -21,6 +23,7 @@ export function stampedBefore(a: Stamped, b: Stamped): boolean {
 export class HoldBackQueue<M extends Stamped> {
   readonly #heap: M[] = [];
 
+  /** How many messages are held back. */
   get size(): number {
     return this.#heap.length;
   }
@@ -40,6 +43,7 @@ export class HoldBackQueue<M extends Stamped> {
     this.#heap.length = 0;
   }
 
+  /** Holds a message back until it can be delivered. */
   push(message: M): void {
     const heap = this.#heap;
     heap.push(message);

@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 /*
  * The wire shapes of LamportMulticast. Every payload is parsed with one of
- * these before the algorithm looks at it (DESIGN.md seam 7); the checks that
+ * these before the algorithm looks at it, so a malformed message is dropped
+ * at the edge; the checks that
  * need the receiver's state (membership, how far ahead) come after.
  */
 

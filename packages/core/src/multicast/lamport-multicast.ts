@@ -102,12 +102,17 @@ export interface LamportMulticastOptions {
 
 /** What a {@link LamportMulticast} is built from; the plugin resolves these from the node's container. */
 export interface LamportMulticastComponents {
+  /** This node. */
   self: NodeId;
   /** The cluster's members: the group when `options.group` is not given. */
   members: readonly NodeId[];
+  /** The node's transport. */
   transport: Transport;
+  /** The node's timers, cancelled when it stops. */
   scheduler: ScopedScheduler;
+  /** The node's seeded random source. */
   random: Random;
+  /** The node's event bus. */
   events: EventBus;
   /** The failure detector whose suspicions trigger view changes. Without one, a crashed member blocks delivery for good. */
   membership?: Membership;
@@ -153,7 +158,7 @@ interface Report {
 const COMPONENT = 'lamport-multicast';
 
 /**
- * Totally ordered multicast with Lamport timestamps (DESIGN.md section 4),
+ * Totally ordered multicast with Lamport timestamps, an {@link OrderedMulticast},
  * under crash-recovery and partitions.
  *
  * **Order.** Each message is stamped with the sender's Lamport clock (ties
@@ -218,7 +223,7 @@ const COMPONENT = 'lamport-multicast';
  * delivers them at their positions, from a log of the last `maxInFlight`
  * deliveries) or the registered application states (a new incarnation, or
  * a member too far behind for the log: it restores them with
- * {@link StateRegistry}, reports `stateTransferred` and delivers from the
+ * its state registry, reports `stateTransferred` and delivers from the
  * next position). A member that kept its state then multicasts again, with
  * new timestamps and their old ids, its own messages the view never took.
  *

@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 /*
  * The wire shapes of SequencerMulticast. Every payload and every reply is
- * parsed with one of these before the algorithm looks at it (DESIGN.md seam 7).
+ * parsed with one of these before the algorithm looks at it, so a malformed
+ * message is dropped at the edge.
  */
 
 /** A member hands messages to the sequencer (one-way, retransmitted until ordered). */

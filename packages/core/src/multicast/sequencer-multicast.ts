@@ -116,15 +116,23 @@ const COMPONENT = 'sequencer-multicast';
 
 /** The collaborators of {@link SequencerMulticast}, from the node's container. */
 export interface SequencerMulticastComponents {
+  /** This node. */
   readonly nodeId: NodeId;
+  /** Every member of the cluster; the replicas default to them. */
   readonly members: readonly NodeId[];
+  /** The node's transport. */
   readonly transport: Transport;
+  /** The node's timers, cancelled when it stops. */
   readonly scheduler: ScopedScheduler;
+  /** The node's seeded random source. */
   readonly random: Random;
   /** Which start of this node this is (`Tokens.Incarnation`). Default 1. */
   readonly incarnation?: number;
+  /** The node's event bus. */
   readonly events: EventBus;
+  /** The election whose acting leader numbers the messages. */
   readonly election: Election;
+  /** The failure detector whose suspicions trigger view changes. */
   readonly membership: Membership;
 }
 
@@ -173,6 +181,7 @@ interface InstalledView {
  */
 export class SequencerMulticast<T = unknown> implements OrderedMulticast<T>, Startable {
   readonly group: readonly NodeId[];
+  /** The members that hold the order; a position is delivered once a majority of them hold it. */
   readonly replicas: readonly NodeId[];
   readonly #self: NodeId;
   readonly #cluster: ReadonlySet<NodeId>;

@@ -71,10 +71,15 @@ type RaffleMessage = z.infer<typeof requestMessageSchema> | z.infer<typeof drawM
 
 /** The collaborators of {@link EveryNthRaffle}, from the node's container. */
 export interface EveryNthRaffleComponents {
+  /** This node. */
   readonly nodeId: NodeId;
+  /** The ordered multicast whose deliveries the raffle counts. */
   readonly multicast: OrderedMulticast;
+  /** The node's seeded random source, for the seeds of draws. */
   readonly random: Random;
+  /** The node's event bus. */
   readonly events: EventBus;
+  /** The node's timers, for automatic draws. */
   readonly scheduler: ScopedScheduler;
   /** Needed only for automatic draws. */
   readonly election?: Election;

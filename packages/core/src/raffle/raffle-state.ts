@@ -56,17 +56,29 @@ export interface RaffleSnapshot {
   /** Number of the first entry in `entries`; absent when 1. */
   firstEntry?: number;
   /** The entries held, in order, from `firstEntry`. */
-  entries: { client: string; server: NodeId; requestId?: string }[];
+  entries: {
+    /** The client whose request entered. */
+    client: string;
+    /** The front-end that served it. */
+    server: NodeId;
+    /** The request's id, when it had one. */
+    requestId?: string;
+  }[];
   /** Number of the first draw in `winners`; absent when 1. */
   firstDraw?: number;
   /** The draws held that picked someone, in order. */
   winners: {
+    /** The seed the draw carried. */
     seed: number;
+    /** The number of the winning entry. */
     entry: number;
+    /** How many entries the draw chose among. */
     candidates: number;
-    /** The winning entry's client, server and request id, when it is older than `firstEntry`. */
+    /** The winning entry's client, when the entry is older than `firstEntry`. */
     client?: string;
+    /** The winning entry's front-end, when the entry is older than `firstEntry`. */
     server?: NodeId;
+    /** The winning entry's request id, when it had one and is older than `firstEntry`. */
     requestId?: string;
   }[];
   /** Entries before this index took part in a draw. */
@@ -107,6 +119,7 @@ const snapshotSchema = z.object({
  * counts of all. Older history is what the service's db tier archives.
  */
 export class RaffleState {
+  /** Every how many requests one enters. */
   readonly every: number;
   #requestCount = 0;
   readonly #entries: RecentWindow<RaffleEntry>;
@@ -156,6 +169,7 @@ export class RaffleState {
     );
   }
 
+  /** Requests counted in the global order. */
   get requestCount(): number {
     return this.#requestCount;
   }

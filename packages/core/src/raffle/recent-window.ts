@@ -11,7 +11,11 @@ export class RecentWindow<T> {
   /** Number of the oldest item held, or of the next one while none is. */
   #first = 1;
 
-  /** Throws `RangeError` unless `capacity` is a positive safe integer. */
+  /**
+   * Throws `RangeError` unless `capacity` is a positive safe integer.
+   *
+   * @param capacity - Most items held at once.
+   */
   constructor(readonly capacity: number) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) {
       throw new RangeError(`a window must hold at least one item, got ${capacity}`);

@@ -84,8 +84,18 @@ export const MIN_KEY_BYTES = 16;
  * writes them).
  */
 export type PeerCredentials =
-  | { readonly secret: SecretInput; readonly peerKeys?: undefined }
-  | { readonly peerKeys: Readonly<Record<NodeId, SecretInput>>; readonly secret?: undefined };
+  | {
+      /** The cluster secret: the node derives every pair's key from it. */
+      readonly secret: SecretInput;
+      /** Not with `secret`. */
+      readonly peerKeys?: undefined;
+    }
+  | {
+      /** Only this node's pairs' keys, by peer (from `derivePeerKeys`). */
+      readonly peerKeys: Readonly<Record<NodeId, SecretInput>>;
+      /** Not with `peerKeys`. */
+      readonly secret?: undefined;
+    };
 
 /**
  * The keys one node uses to authenticate each peer. Built from the cluster

@@ -4,11 +4,44 @@ import type { LinkConditions } from '../transport/link-conditions';
 
 /** One scheduled fault of a simulation; `at` is virtual ms from the start. */
 export type Fault =
-  | { at: number; type: 'crash'; node: NodeId }
-  | { at: number; type: 'restart'; node: NodeId }
-  | { at: number; type: 'partition'; groups: NodeId[][] }
-  | { at: number; type: 'heal' }
-  | { at: number; type: 'conditions'; conditions: LinkConditions };
+  | {
+      /** When, in virtual ms from the start. */
+      at: number;
+      /** The node stops at once: its timers and state are gone, messages to it are lost. */
+      type: 'crash';
+      /** The node to crash. */
+      node: NodeId;
+    }
+  | {
+      /** When, in virtual ms from the start. */
+      at: number;
+      /** The crashed node starts again as a new incarnation, with the same id. */
+      type: 'restart';
+      /** The node to restart. */
+      node: NodeId;
+    }
+  | {
+      /** When, in virtual ms from the start. */
+      at: number;
+      /** The network splits: messages flow only within each group. */
+      type: 'partition';
+      /** The groups of nodes that can still talk to each other. */
+      groups: NodeId[][];
+    }
+  | {
+      /** When, in virtual ms from the start. */
+      at: number;
+      /** Every partition ends. */
+      type: 'heal';
+    }
+  | {
+      /** When, in virtual ms from the start. */
+      at: number;
+      /** The conditions of every link change. */
+      type: 'conditions';
+      /** The new conditions. */
+      conditions: LinkConditions;
+    };
 
 /** Options of {@link randomFaults}. */
 export interface RandomFaultsOptions {

@@ -16,8 +16,10 @@ export interface HistoryEntry {
 
 /** The events of a run in the order they happened, Jepsen-style: recorded from outside, checked afterwards. */
 export class History {
+  /** Every recorded event, in the order it happened. */
   readonly entries: HistoryEntry[] = [];
 
+  /** Appends an event. */
   record(entry: HistoryEntry): void {
     this.entries.push(entry);
   }
@@ -37,6 +39,7 @@ export class History {
     return createHash('sha256').update(this.serialize()).digest('hex');
   }
 
+  /** How many events were recorded. */
   get length(): number {
     return this.entries.length;
   }

@@ -63,13 +63,21 @@ const DEFAULT_EPOCH = Date.UTC(2026, 0, 1);
  * ```
  */
 export class Simulation {
+  /** The seed everything random in the run derives from. */
   readonly seed: number;
+  /** The virtual time every node's timers and the network run on. */
   readonly scheduler: VirtualScheduler;
+  /** The in-memory network between the nodes, with its faults. */
   readonly network: MemoryNetwork;
+  /** The run's random source, seeded with `seed`. */
   readonly random: Random;
+  /** Every event of every node, in the order it happened. */
   readonly history = new History();
+  /** The nodes' ids. */
   readonly ids: readonly NodeId[];
+  /** Each node's hardware clock, by id; it lives on across the node's restarts. */
   readonly clocks: ReadonlyMap<NodeId, AdjustableClock>;
+  /** The wall-clock time at virtual time 0, in ms since the epoch. */
   readonly epochMs: number;
   readonly #options: SimulationOptions;
   readonly #nodes = new Map<NodeId, MedalsNode>();
@@ -153,6 +161,7 @@ export class Simulation {
     return this.ids.filter((id) => !this.#crashed.has(id));
   }
 
+  /** Whether the node is crashed and not yet restarted. */
   isCrashed(id: NodeId): boolean {
     return this.#crashed.has(id);
   }
@@ -279,9 +288,12 @@ export interface SimulateOptions extends SimulationOptions {
 }
 
 /** Runs a simulation for a virtual duration and returns its history (and the simulation, stopped). */
-export async function simulate(
-  options: SimulateOptions,
-): Promise<{ history: History; simulation: Simulation }> {
+export async function simulate(options: SimulateOptions): Promise<{
+  /** Every event of the run. */
+  history: History;
+  /** The stopped simulation, for its network, clocks and nodes' last state. */
+  simulation: Simulation;
+}> {
   const simulation = new Simulation(options);
   await simulation.start();
   await simulation.runFor(options.durationMs);

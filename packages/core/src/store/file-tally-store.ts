@@ -80,6 +80,35 @@ function segmentFile(generation: number): string {
  * ```
  */
 export class FileTallyStore implements TallyStore {
+  /**
+   * Empties the store kept in `directory`: removes its snapshot and log
+   * segments (and what a compaction left behind), so that the next store
+   * started there begins with every tally at zero. Runs under the
+   * directory's lock, so never beneath a running store (`StoreLockedError`
+   * then); leaves any other file alone. A missing directory is empty
+   * already. Resolves with the number of files removed.
+   */
+  static async clear(directory: string): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(directory);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw error;
+    }
+    const lock = await DirectoryLock.acquire(directory);
+    try {
+      const owned = names.filter(
+        (name) =>
+          name === SNAPSHOT_FILE || name === `${SNAPSHOT_FILE}.tmp` || SEGMENT_PATTERN.test(name),
+      );
+      for (const name of owned) await unlink(join(directory, name));
+      return owned.length;
+    } finally {
+      await lock.release();
+    }
+  }
+
   private readonly catalog: TallyCatalog;
   private readonly directory: string;
   private readonly compactAfterBytes: number;

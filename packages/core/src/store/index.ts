@@ -1,5 +1,5 @@
 /**
- * Tally stores (DESIGN.md section 4): {@link MemoryTallyStore}, the durable
+ * Tally stores (`TallyStore`): {@link MemoryTallyStore}, the durable
  * {@link FileTallyStore}, and the pieces other stores reuse to behave alike
  * (validation, state, idempotency ledger, the directory lock).
  */

@@ -27,7 +27,10 @@ export class OperationLedger<E extends LedgerEntry = LedgerEntry> {
   private head = 0;
 
   /** Throws `RangeError` unless `retention` is a positive safe integer. */
-  constructor(readonly retention: number = DEFAULT_IDEMPOTENCY_RETENTION) {
+  constructor(
+    /** How many of the last writes' operation ids are remembered. */
+    readonly retention: number = DEFAULT_IDEMPOTENCY_RETENTION,
+  ) {
     if (!Number.isSafeInteger(retention) || retention < 1) {
       throw new RangeError(`idempotencyRetention must be a positive integer, got ${retention}`);
     }

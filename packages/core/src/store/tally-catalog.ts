@@ -14,17 +14,25 @@ export const MAX_OPERATION_ID_LENGTH = 256;
 
 /** A validated `incrementMedal`, in canonical spelling. */
 export interface MedalOperation {
+  /** A medal increment. */
   readonly kind: 'medal';
+  /** The write's operation id: a retry with the same id counts once. */
   readonly operationId: string;
+  /** The team that won the medal. */
   readonly team: string;
+  /** Which medal. */
   readonly medal: MedalType;
 }
 
 /** A validated `setScore`: only configured teams, only non-negative safe integers. */
 export interface ScoreOperation {
+  /** A score set. */
   readonly kind: 'score';
+  /** The write's operation id: a retry with the same id counts once. */
   readonly operationId: string;
+  /** The event whose score is set. */
   readonly event: string;
+  /** The new score, by team. */
   readonly scores: Readonly<Record<string, number>>;
 }
 

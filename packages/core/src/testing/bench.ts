@@ -1,16 +1,24 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { formatBenchTable } from './bench-table';
 
-/** One figure of a benchmark run, in the format of DESIGN.md section 6. */
+/** One figure of a benchmark run, as the packages' benches write it to `bench-results/<package>.json`. */
 export interface BenchResult {
   /** Dotted name such as `codec.superjson.roundtrip`. */
   name: string;
   /** Unit of `value`: `ops/s`, `msg/s`, `us`, `ms`, `messages`… */
   unit: string;
+  /** The figure measured. */
   value: number;
+  /** Whether a smaller value is better (times, messages) or worse (throughputs). */
   lowerIsBetter: boolean;
   /** What the figure is measured against, in the same run on the same machine. */
-  baseline?: { name: string; value: number };
+  baseline?: {
+    /** The baseline's own name. */
+    name: string;
+    /** Its figure, in the same unit. */
+    value: number;
+  };
   /** `value / baseline.value`, when there is a baseline. */
   ratio?: number;
 }
@@ -58,18 +66,16 @@ export function repoRoot(from: string = process.cwd()): string {
   }
 }
 
-/** Prints a table of the results and writes them to `bench-results/<pkg>.json` at the repo root. */
+/**
+ * Prints a table of the results ({@link formatBenchTable}: each figure
+ * against its baseline, in words) and writes them to
+ * `bench-results/<pkg>.json` at the repo root.
+ */
 export function writeBenchResults(pkg: string, results: BenchResult[], root = repoRoot()): string {
   const file = join(root, 'bench-results', `${pkg}.json`);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
-  const rows = results.map((r) => ({
-    name: r.name,
-    value: `${r.value} ${r.unit}`,
-    baseline: r.baseline ? `${r.baseline.value} (${r.baseline.name})` : '',
-    ratio: r.ratio ?? '',
-  }));
-  console.table(rows);
+  process.stdout.write(formatBenchTable(results));
   console.log(`wrote ${file}`);
   return file;
 }

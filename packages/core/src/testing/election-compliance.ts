@@ -89,7 +89,7 @@ function historyViolations(history: History): string[] {
 }
 
 /**
- * The contract every `Election` must meet (DESIGN.md sections 4 and 5), on
+ * The contract every {@link Election} must meet, on
  * the simulator: one leader agreed by all, `whenLeader`, `onElected` and
  * `elected` events, terms that never go back and never name two leaders,
  * failover after a leader's crash, a restarted node rejoining, partitions

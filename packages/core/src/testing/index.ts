@@ -4,8 +4,10 @@
  * package, runs that interface's suite in its own tests.
  *
  * @packageDocumentation
+ * @module @medals/core/testing
  */
 export * from './bench';
+export * from './bench-table';
 export * from './transport-compliance';
 export * from './tally-store-compliance';
 export * from './crash-trial';

@@ -12,6 +12,7 @@ export type ActingEnd =
 
 /** One stretch of virtual time over which one incarnation of a node acted as leader. */
 export interface ActingInterval {
+  /** The node that acted as leader. */
   readonly node: NodeId;
   /** 1 for the node's first incarnation, one more after each `sim:restart`. */
   readonly incarnation: number;
@@ -21,17 +22,21 @@ export interface ActingInterval {
   readonly from: number;
   /** Virtual ms of its end (the last entry of the history when the run ended first). */
   readonly to: number;
+  /** How the interval ended. */
   readonly end: ActingEnd;
   /** The release's reason, when it ended in `leadershipReleased`. */
   readonly reason?: string;
   /** Positions of the start and end in the history, to order events of one instant; the end is the history's length if the run ended first. */
   readonly fromIndex: number;
+  /** The end's position in the history. */
   readonly toIndex: number;
 }
 
 /** Two nodes acting as leader at once: the first acted still when the second started. */
 export interface ActingOverlap {
+  /** The earlier of the two intervals. */
   readonly first: ActingInterval;
+  /** The later one, which began before the first ended. */
   readonly second: ActingInterval;
   /** A sentence naming both nodes, their terms and the times. */
   readonly message: string;
@@ -39,16 +44,23 @@ export interface ActingOverlap {
 
 /** A node's belief about one term: `node` learned at `at` that `leader` leads `term`. */
 export interface LeadershipBelief {
+  /** The node that held the belief. */
   readonly node: NodeId;
+  /** The leader it believed in. */
   readonly leader: NodeId;
+  /** The term it believed that leader led. */
   readonly term: number;
+  /** When, in virtual ms, of its `elected` event. */
   readonly at: number;
 }
 
 /** Two nodes believing different leaders for one term. */
 export interface TermConflict {
+  /** The term both beliefs name. */
   readonly term: number;
+  /** One node's belief. */
   readonly first: LeadershipBelief;
+  /** Another node's belief, naming another leader for the same term. */
   readonly second: LeadershipBelief;
   /** A sentence naming both nodes, the leaders they believe and the times. */
   readonly message: string;

@@ -58,6 +58,7 @@ export interface MulticastHistory<T = unknown> {
 
 /** The first violation found, with where it was seen. */
 export interface MulticastViolation {
+  /** The property violated. */
   readonly property: MulticastProperty;
   /** A sentence naming the nodes, message and positions involved. */
   readonly message: string;
@@ -70,11 +71,24 @@ export interface MulticastViolation {
 }
 
 /** Outcome of {@link checkMulticastHistory}. */
-export type MulticastCheckResult = { ok: true } | { ok: false; violation: MulticastViolation };
+export type MulticastCheckResult =
+  | {
+      /** Every property holds. */
+      ok: true;
+    }
+  | {
+      /** A property is violated. */
+      ok: false;
+      /** The first violation found. */
+      violation: MulticastViolation;
+    };
 
 /** Thrown by {@link assertMulticastHistory}; carries the violation. */
 export class MulticastHistoryError extends Error {
-  constructor(readonly violation: MulticastViolation) {
+  constructor(
+    /** The violation the checker found. */
+    readonly violation: MulticastViolation,
+  ) {
     super(`${violation.property} violated: ${violation.message}`);
     this.name = 'MulticastHistoryError';
   }

@@ -45,7 +45,9 @@ export interface OrderedMulticastComplianceOptions {
 
 /** The payload the suite multicasts: who sent it and its number in the sender's workload. */
 export interface CompliancePayload {
+  /** The member that multicast it. */
   from: NodeId;
+  /** Its number in that member's workload, from 1. */
   n: number;
 }
 
@@ -189,7 +191,7 @@ async function startRun(config: RunConfig): Promise<Run> {
 }
 
 /**
- * The contract of {@link OrderedMulticast} (DESIGN.md section 4), as jest
+ * The contract of {@link OrderedMulticast}, as jest
  * `describe`/`it` blocks run on the simulator, checked from the outside with
  * `checkMulticastHistory`: agreement, total order, integrity, validity and
  * FIFO per sender under loss, duplication and reordering; the group going on
@@ -438,7 +440,12 @@ export interface MulticastTrialOptions {
   /** Conditions of every link until `faultsUntilMs`; calm (1–5 ms latency, no faults) after. Default: calm. */
   conditions?: LinkConditions;
   /** A member to crash, and when (virtual ms from the start); it stays down. Default: none. */
-  crash?: { node: NodeId; at: number };
+  crash?: {
+    /** The member to crash. */
+    node: NodeId;
+    /** When, in virtual ms from the start. */
+    at: number;
+  };
   /**
    * More faults (crashes, restarts, partitions, heals), all before
    * `faultsUntilMs`; a member crashed and not restarted by then counts as
@@ -457,6 +464,7 @@ export interface MulticastTrialOptions {
 
 /** What {@link runMulticastTrial} observed. */
 export interface MulticastTrialResult {
+  /** What each member multicast and delivered. */
   history: MulticastHistory<CompliancePayload>;
   /** The checker's verdict on `history`. */
   check: MulticastCheckResult;

@@ -71,7 +71,7 @@ function isRequest(payload: unknown): payload is { kind: 'request'; client: stri
 }
 
 /**
- * The contract of {@link Raffle} (DESIGN.md section 4), as jest
+ * The contract of {@link Raffle}, as jest
  * `describe`/`it` blocks run on the simulator: every `every`th request in
  * the global order becomes an entry, the same at every member; a draw picks
  * the same winner everywhere from the entries not drawn before; entries and

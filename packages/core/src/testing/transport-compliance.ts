@@ -70,7 +70,8 @@ function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
 }
 
 /**
- * The contract every `Transport` must meet (DESIGN.md seams 4 and 5). Call it
+ * The contract every {@link Transport} must meet, the same for every
+ * implementation whatever its network. Call it
  * from an implementation's test file with a `setup` that creates transports;
  * it declares the jest tests.
  *

@@ -39,6 +39,7 @@ export class SchedulerScope implements ScopedScheduler {
     return this.#timers.size;
   }
 
+  /** Whether the scope was disposed: its timers are cancelled and it takes no new ones. */
   get disposed(): boolean {
     return this.#disposed;
   }

@@ -7,9 +7,22 @@ import type { Random } from '../contracts/time';
  */
 export type Latency =
   | number
-  | { min: number; max: number }
-  | { exponentialMean: number }
-  | { mean: number; stddev: number }
+  | {
+      /** The shortest delay, in ms. */
+      min: number;
+      /** The longest delay, in ms; delays are uniform in between. */
+      max: number;
+    }
+  | {
+      /** The mean of exponentially distributed delays, in ms. */
+      exponentialMean: number;
+    }
+  | {
+      /** The mean of normally distributed delays (never below 0), in ms. */
+      mean: number;
+      /** Their standard deviation, in ms. */
+      stddev: number;
+    }
   | ((random: Random) => number);
 
 /** Faults and delays applied to messages on a link (or on every link). */

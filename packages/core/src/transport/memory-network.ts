@@ -58,7 +58,7 @@ interface LinkQueue {
 }
 
 /**
- * An in-process network with fault injection (DESIGN.md seam 4). Each node
+ * An in-process network with fault injection, for tests and the simulator. Each node
  * gets a transport from {@link MemoryNetwork.transport}; latency, loss,
  * duplication, reordering, partitions and crashes are decided by the seeded
  * `Random` and timed by the `Scheduler`, so a run replays exactly.
@@ -75,7 +75,9 @@ interface LinkQueue {
  * ```
  */
 export class MemoryNetwork {
+  /** The timers that deliver messages after their latency. */
   readonly scheduler: Scheduler;
+  /** The seeded random source that decides latency, loss, duplication and reordering. */
   readonly random: Random;
   readonly #codec: Codec | false;
   readonly #requestTimeoutMs: number;
@@ -185,6 +187,7 @@ export class MemoryNetwork {
     this.#down.delete(id);
   }
 
+  /** Whether the node is up, that is not crashed. */
   isUp(id: NodeId): boolean {
     return !this.#down.has(id);
   }

@@ -79,6 +79,7 @@ export class MemoryTransport extends EventEmitter<TransportEvents> implements Tr
     return this.#scheduler;
   }
 
+  /** Whether the transport is started and not yet stopped. */
   get running(): boolean {
     return this.#state === 'running';
   }

@@ -59,6 +59,36 @@ describe('HeartbeatFailureDetector', () => {
     await sim.stop();
   });
 
+  it('says when a suspected member was never heard from, and when it is heard for the first time', async () => {
+    const sim = simulation(5);
+    const ofN4 = (event: 'peerSuspected' | 'peerRecovered'): unknown[] =>
+      sim.history
+        .events(event, 'n1')
+        .map((e) => e.data)
+        .filter((data) => (data as { peer: string }).peer === 'n4');
+    // n4 is cut off from the start, as a member still starting or not there is.
+    sim.partition(['n1', 'n2', 'n3'], ['n4']);
+    await sim.start();
+    await sim.runFor(400);
+    expect(ofN4('peerSuspected')).toEqual([{ node: 'n1', peer: 'n4', neverHeard: true }]);
+    sim.heal();
+    await sim.runFor(200);
+    expect(ofN4('peerRecovered')).toEqual([{ node: 'n1', peer: 'n4', firstHeard: true }]);
+    sim.partition(['n1', 'n2', 'n3'], ['n4']);
+    await sim.runFor(400);
+    sim.heal();
+    await sim.runFor(200);
+    expect(ofN4('peerSuspected')).toEqual([
+      { node: 'n1', peer: 'n4', neverHeard: true },
+      { node: 'n1', peer: 'n4', neverHeard: false },
+    ]);
+    expect(ofN4('peerRecovered')).toEqual([
+      { node: 'n1', peer: 'n4', firstHeard: true },
+      { node: 'n1', peer: 'n4', firstHeard: false },
+    ]);
+    await sim.stop();
+  });
+
   it('under a partition each side suspects the other, and heals', async () => {
     const sim = simulation(3);
     await sim.start();

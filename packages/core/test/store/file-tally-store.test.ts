@@ -306,3 +306,41 @@ describe('FileTallyStore lock', () => {
     await open();
   });
 });
+
+describe('FileTallyStore.clear', () => {
+  it('empties the store in a directory, snapshot and segments, leaving other files alone', async () => {
+    const store = await open({ compactAfterBytes: 256 });
+    await writeGolds(store, 20);
+    await store.setScore('Stone Curling', { Gaul: 2, Rome: 1 }, 'score-1');
+    await store.stop();
+    writeFileSync(join(directory.path, 'notes.txt'), 'mine');
+    expect(await FileTallyStore.clear(directory.path)).toBeGreaterThan(1);
+    expect(readdirSync(directory.path)).toEqual(['notes.txt']);
+    const fresh = await open();
+    expect(await fresh.getMedalTally('Gaul')).toEqual({
+      team: 'Gaul',
+      gold: 0,
+      silver: 0,
+      bronze: 0,
+    });
+    expect((await fresh.getScore('Stone Curling')).scores).toEqual({ Gaul: 0, Rome: 0 });
+    // An operation id of the cleared store counts anew.
+    await fresh.incrementMedal('Gaul', 'gold', 'w-0');
+    expect((await fresh.getMedalTally('Gaul')).gold).toBe(1);
+  });
+
+  it('refuses to empty a directory a running store holds, changing nothing', async () => {
+    const store = await open();
+    await writeGolds(store, 3);
+    await expect(FileTallyStore.clear(directory.path)).rejects.toMatchObject({
+      name: 'StoreLockedError',
+    });
+    expect((await store.getMedalTally('Gaul')).gold).toBe(3);
+    await store.stop();
+    await expect((await open()).getMedalTally('Gaul')).resolves.toMatchObject({ gold: 3 });
+  });
+
+  it('finds nothing to empty in a directory that does not exist', async () => {
+    expect(await FileTallyStore.clear(join(directory.path, 'absent'))).toBe(0);
+  });
+});

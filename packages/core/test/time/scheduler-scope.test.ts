@@ -167,7 +167,9 @@ describe('RealScheduler', () => {
     scheduler.setTimeout(() => order.push('0ms'), 0);
     scheduler.setTimeout(() => order.push('cancelled'), 0).cancel();
     order.push('sync');
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    // An immediate queued now runs after the scheduler's (immediates run in order), however
+    // long this turn took; a 10 ms timer could come first on a loaded machine.
+    await new Promise((resolve) => setImmediate(resolve));
     expect(order).toEqual(['sync', '0ms']);
   });
 });

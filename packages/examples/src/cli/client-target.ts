@@ -3,6 +3,7 @@ import { DispatcherClient, OlympicClient, OlympicHttpError } from '../service';
 import type { ServerAssignment } from '../service';
 import { defaultClusterFile, readClusterFile } from './cluster-file';
 import { integerFlag } from './service-flags';
+import { UserError } from './user-error';
 
 /** Flags shared by the two clients, in `parseArgs` shape. */
 export const clientFlags = {
@@ -78,6 +79,7 @@ export function clientSettings(values: ClientFlagValues, kind: string): ClientSe
  */
 export class AssignedServer {
   readonly #dispatcher: DispatcherClient;
+  readonly #dispatcherUrl: string;
   readonly #clientId: string;
   readonly #token: string | undefined;
   #assignment: ServerAssignment | undefined;
@@ -85,6 +87,7 @@ export class AssignedServer {
 
   constructor(dispatcherUrl: string, clientId: string, token?: string) {
     this.#dispatcher = new DispatcherClient({ baseUrl: dispatcherUrl, timeoutMs: 2_000 });
+    this.#dispatcherUrl = dispatcherUrl;
     this.#clientId = clientId;
     this.#token = token;
   }
@@ -97,7 +100,10 @@ export class AssignedServer {
   /**
    * Runs `call` on the assigned front-end, asking for another and retrying
    * (up to `attempts` times) when the front-end cannot be reached or answers
-   * 503. Other HTTP errors are the caller's.
+   * 503. Other HTTP errors are the caller's. A dispatcher that cannot be
+   * reached or has no front-end to give, and a front-end that still fails
+   * after the last attempt, are a {@link UserError}: the cluster is not
+   * there, or not well.
    */
   async call<T>(call: (client: OlympicClient) => Promise<T>, attempts = 5): Promise<T> {
     for (let attempt = 1; ; attempt++) {
@@ -106,7 +112,13 @@ export class AssignedServer {
         return await call(client);
       } catch (err) {
         const serverSide = !(err instanceof OlympicHttpError) || err.status === 503;
-        if (!serverSide || attempt >= attempts) throw err;
+        if (!serverSide) throw err;
+        if (attempt >= attempts) {
+          throw new UserError(
+            `the front-end ${this.server ?? '?'} failed ${attempts} times, the last: ${(err as Error).message}`,
+            { cause: err },
+          );
+        }
         this.#drop();
         await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
       }
@@ -137,7 +149,12 @@ export class AssignedServer {
       },
       (err: unknown) => {
         this.#connecting = undefined;
-        throw err;
+        const why =
+          err instanceof OlympicHttpError ? 'has no front-end to give' : 'cannot be reached';
+        throw new UserError(
+          `the dispatcher at ${this.#dispatcherUrl} ${why} (${(err as Error).message}); is the cluster running?`,
+          { cause: err },
+        );
       },
     );
     return this.#connecting;

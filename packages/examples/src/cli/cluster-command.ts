@@ -4,7 +4,8 @@ import { parseArgs } from 'node:util';
 import { removeClusterFile, writeClusterFile, defaultClusterFile } from './cluster-file';
 import type { ClusterFile } from './cluster-file';
 import { EventLog, parseLogLevel } from './event-log';
-import { PortInUseError, clusterStopStages, launchCluster } from './launch-cluster';
+import { emptyTallies } from './fresh-start';
+import { clusterStopStages, launchCluster } from './launch-cluster';
 import type { LaunchedCluster } from './launch-cluster';
 import { NodeProcessGroup } from './node-process-group';
 import type { LaunchedNode } from './node-process-group';
@@ -34,11 +35,14 @@ options:
   --restart on-failure|never      restart a node that dies unexpectedly (on-failure)
   --log-level error|warn|info|debug   (info)
   --duration <s>                  stop by itself after this many seconds
+  --fresh                         start from empty tallies and scores: empties the file store's
+                                  --data-dir or the PostgreSQL store's tables first (they persist
+                                  between runs otherwise)
   --cluster-file <path>           where to write the cluster file (${defaultClusterFile})
 ${serviceFlagsUsage}`;
 
 /** `medals cluster`: runs a whole cluster until Ctrl+C, SIGTERM or `--duration`. */
-export async function runCluster(args: string[]): Promise<number> {
+export async function runCluster(args: string[], context = { verbose: false }): Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
@@ -49,6 +53,7 @@ export async function runCluster(args: string[]): Promise<number> {
       duration: { type: 'string' },
       'cluster-file': { type: 'string', default: defaultClusterFile },
       restart: { type: 'string', default: 'on-failure' },
+      fresh: { type: 'boolean', default: false },
       ...serviceFlags,
     },
   });
@@ -73,7 +78,7 @@ export async function runCluster(args: string[]): Promise<number> {
   }
 
   const log = new EventLog(logLevel);
-  const group = new NodeProcessGroup({ logLevel });
+  const group = new NodeProcessGroup({ logLevel, verbose: context.verbose });
   let stopping = false;
   group.on('event', (node, event, data) => {
     // While everything stops, the dispatcher goes first: front-ends failing to reach it is expected.
@@ -118,6 +123,7 @@ export async function runCluster(args: string[]): Promise<number> {
     `starting db, ${frontEnds} front-end(s) and the dispatcher: ${options.transport}, ${options.election}, ` +
       `clock sync ${options.clockSync}, ${options.multicast}, raffle every ${options.raffleEvery}, ${options.store} store`,
   );
+  if (values.fresh) await emptyTallies(options, (text) => log.line('info', 'launcher', text));
   let interrupted: string | undefined;
   let cluster: LaunchedCluster | undefined;
   void stopRequested.then((reason) => {
@@ -133,10 +139,6 @@ export async function runCluster(args: string[]): Promise<number> {
     if (interrupted !== undefined) {
       log.line('info', 'launcher', 'every node stopped');
       return 0;
-    }
-    if (err instanceof PortInUseError) {
-      process.stderr.write(`medals cluster: ${err.message}\n`);
-      return 1;
     }
     throw err;
   }

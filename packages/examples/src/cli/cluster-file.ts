@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { z } from 'zod';
+import { UserError } from './user-error';
 
 /** Where `medals cluster` writes its cluster file, relative to the working directory. */
 export const defaultClusterFile = '.medals/cluster.json';
@@ -55,7 +56,7 @@ export function readClusterFile(file: string): ClusterFile {
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    throw new Error(
+    throw new UserError(
       `no cluster file at ${file}: start one with \`medals cluster\`, or pass --dispatcher`,
     );
   }
@@ -63,10 +64,11 @@ export function readClusterFile(file: string): ClusterFile {
   try {
     json = JSON.parse(text);
   } catch {
-    throw new Error(`${file} is not JSON`);
+    throw new UserError(`${file} is not JSON`);
   }
   const parsed = clusterFileSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`${file} is not a cluster file: ${parsed.error.message}`);
+  if (!parsed.success)
+    throw new UserError(`${file} is not a cluster file: ${parsed.error.message}`);
   return parsed.data;
 }
 

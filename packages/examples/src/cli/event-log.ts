@@ -49,7 +49,23 @@ function registrationNote(change: unknown): string {
 const perRequestEvents = new Set(['delivered', 'http:request', 'dispatcher:assigned']);
 
 /** Events the experiments and the launcher's callers read whatever is printed, though shown only at `debug`. */
-const alwaysForwarded = new Set(['clockAdjusted']);
+const alwaysForwarded = new Set(['clockAdjusted', 'clockSyncRound']);
+
+/**
+ * Codes of `node:error` that are races, not faults: a message that reached
+ * a node whose view of the leadership differs from the sender's, as it does
+ * while an election settles (at start-up, after a leader's crash). The
+ * sender is told and tries again; shown at `debug`.
+ */
+const raceCodes = new Set(['ERR_NOT_LEADER']);
+
+/** Codes of `node:error` that the node mends by itself (it rejoins its group): shown as warnings. */
+const selfHealingCodes = new Set(['ERR_REMOVED']);
+
+function errorLevel(code: unknown): LogLevel {
+  if (raceCodes.has(String(code))) return 'debug';
+  return selfHealingCodes.has(String(code)) ? 'warn' : 'error';
+}
 
 const formatters: Readonly<Record<string, (data: Fields) => EventLine>> = {
   elected: (d) => ({
@@ -60,7 +76,7 @@ const formatters: Readonly<Record<string, (data: Fields) => EventLine>> = {
     level: 'debug',
     text: `started an election for term ${field(d, 'term')}`,
   }),
-  // One line per round is the leader's clockSyncRound; each node's correction is detail.
+  // One line per round is the time server's clockSyncRound; each node's correction is detail.
   clockAdjusted: (d) => ({
     level: 'debug',
     text: `clock adjusted by ${signed(d.deltaMs)} ms (${field(d, 'mode')}, round ${field(d, 'round')} of ${field(d, 'server')})`,
@@ -68,6 +84,15 @@ const formatters: Readonly<Record<string, (data: Fields) => EventLine>> = {
   clockSyncRound: (d) => {
     const unreachable = list(d.unreachable);
     const outliers = list(d.outliers);
+    // A node that synchronised itself with the server (Cristian's) reports its own round: detail.
+    if (d.server !== undefined && d.server !== d.node) {
+      return {
+        level: 'debug',
+        text:
+          `synced its clock with ${field(d, 'server')} (round ${field(d, 'round')})` +
+          (unreachable ? `; unreachable: ${unreachable}` : ''),
+      };
+    }
     return {
       level: 'info',
       text:
@@ -87,8 +112,15 @@ const formatters: Readonly<Record<string, (data: Fields) => EventLine>> = {
       text: `raffle draw #${field(d, 'draw')}: entry #${field(winner, 'entry')} wins (${field(winner, 'client')} at ${field(winner, 'server')}, ${field(d, 'candidates')} candidates)`,
     };
   },
-  peerSuspected: (d) => ({ level: 'warn', text: `suspects ${field(d, 'peer')} is down` }),
-  peerRecovered: (d) => ({ level: 'info', text: `hears from ${field(d, 'peer')} again` }),
+  // A peer not heard from since this node started is most often one still starting: detail.
+  peerSuspected: (d) =>
+    d.neverHeard === true
+      ? { level: 'debug', text: `never heard from ${field(d, 'peer')}` }
+      : { level: 'warn', text: `suspects ${field(d, 'peer')} is down` },
+  peerRecovered: (d) =>
+    d.firstHeard === true
+      ? { level: 'debug', text: `hears from ${field(d, 'peer')} for the first time` }
+      : { level: 'info', text: `hears from ${field(d, 'peer')} again` },
   viewChanged: (d) => ({
     level: 'info',
     text:
@@ -96,7 +128,7 @@ const formatters: Readonly<Record<string, (data: Fields) => EventLine>> = {
       (list(d.removed) ? ` (without ${list(d.removed)})` : ''),
   }),
   'node:error': (d) => ({
-    level: 'error',
+    level: errorLevel(d.code),
     text: `${field(d, 'component')}: ${field(d, 'code')} ${field(d, 'message')}`,
   }),
   'node:started': () => ({ level: 'debug', text: 'node started' }),

@@ -5,6 +5,7 @@ import { freePorts, portIsFree } from './free-ports';
 import { NodeProcessGroup } from './node-process-group';
 import type { LaunchedNode, NodeProcessGroupOptions } from './node-process-group';
 import { RestartSupervisor } from './restart-supervisor';
+import { UserError } from './user-error';
 import type { RestartPolicy, RestartSupervisorOptions } from './restart-supervisor';
 
 /** What {@link launchCluster} starts. */
@@ -47,7 +48,7 @@ export interface LaunchedCluster {
 }
 
 /** The requested port is taken by another process. */
-export class PortInUseError extends Error {
+export class PortInUseError extends UserError {
   constructor(readonly port: number) {
     super(
       `port ${port} is already in use on 127.0.0.1 (another cluster?); choose another with --port`,

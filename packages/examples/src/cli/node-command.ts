@@ -4,7 +4,9 @@ import type { NodeSpec, Role, RunningRole } from '../service';
 import { parseAddressList } from './address-list';
 import { EventLog, forwarded, parseLogLevel } from './event-log';
 import type { LogLevel } from './event-log';
+import { launcherMessageSchema } from './ipc-messages';
 import type { NodeMessage } from './ipc-messages';
+import { memoryReport } from './memory-report';
 import {
   integerFlag,
   serviceFlags,
@@ -125,7 +127,7 @@ export function parseNodeArgs(args: string[]): {
  * and stops when the channel closes, so a launcher that dies leaves no
  * orphan behind.
  */
-export async function runNode(args: string[]): Promise<number> {
+export async function runNode(args: string[], context = { verbose: false }): Promise<number> {
   const { spec, options, logLevel } = parseNodeArgs(args);
   const send = process.send?.bind(process);
   const tell = (message: NodeMessage): void => {
@@ -146,7 +148,11 @@ export async function runNode(args: string[]): Promise<number> {
   try {
     role = await startRole(spec, options, listener);
   } catch (err) {
-    const message = `${spec.id} could not start: ${(err as Error).message}`;
+    const error = err as Error;
+    // The node's own stack is the one that says where a start failed; the launcher's would not.
+    const message =
+      `${spec.id} could not start: ${error.message}` +
+      (context.verbose && error.stack !== undefined ? `\n${error.stack}` : '');
     if (send === undefined) {
       process.stderr.write(`medals node: ${message}\n`);
     } else {
@@ -164,6 +170,11 @@ export async function runNode(args: string[]): Promise<number> {
   if (send === undefined) {
     log.line('info', spec.id, `${spec.role} ready` + describe(role));
   } else {
+    // The launcher may ask for this process's memory (the soak run samples it); nothing else can.
+    process.on('message', (raw: unknown) => {
+      const parsed = launcherMessageSchema.safeParse(raw);
+      if (parsed.success) tell(memoryReport(spec.id, parsed.data.seq));
+    });
     tell({
       type: 'ready',
       id: spec.id,

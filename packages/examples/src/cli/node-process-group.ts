@@ -7,8 +7,9 @@ import type { NodeSpec, Role, ServiceOptions } from '../service';
 import { formatAddressList } from './address-list';
 import type { LogLevel } from './event-log';
 import { nodeMessageSchema } from './ipc-messages';
-import type { NodeMessage } from './ipc-messages';
+import type { LauncherMessage, MemoryMessage, NodeMessage } from './ipc-messages';
 import { nodeProcessEnv, serviceFlagArgs } from './service-flags';
+import { UserError } from './user-error';
 
 /**
  * The compiled CLI of this package, which the launcher forks once per node
@@ -52,6 +53,44 @@ export interface NodeProcessGroupOptions {
   stopGraceMs?: number;
   /** Working directory of the nodes. Default: this process's. */
   cwd?: string;
+  /** Passes `--verbose` to each node: one that cannot start tells its stack too. Default false. */
+  verbose?: boolean;
+  /**
+   * Start each node with `--expose-gc`, so that {@link NodeProcessGroup.memory}
+   * reports its heap after a full garbage collection (what is live, not
+   * what awaits collection). Only the launcher can ask for one, over the
+   * IPC channel. Default false: a node's collector runs on its own.
+   */
+  exposeGc?: boolean;
+}
+
+/** A node's memory as {@link NodeProcessGroup.memory} reads it, in bytes. */
+export interface NodeMemory {
+  readonly id: string;
+  readonly pid: number;
+  /** Resident set size. */
+  readonly rssBytes: number;
+  /** V8 heap in use. */
+  readonly heapUsedBytes: number;
+  /** V8 heap reserved. */
+  readonly heapTotalBytes: number;
+  /** Memory of C++ objects bound to JavaScript ones (buffers among them). */
+  readonly externalBytes: number;
+  /** Whether a full garbage collection ran just before (see {@link NodeProcessGroupOptions.exposeGc}). */
+  readonly afterGc: boolean;
+  /** How long that collection paused the node, in ms (0 without one). */
+  readonly gcMs: number;
+}
+
+/**
+ * A node did not come up: it said why (its message, then the last lines it
+ * wrote to stderr), exited first, or did not report ready in time.
+ */
+export class NodeStartError extends UserError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NodeStartError';
+  }
 }
 
 /** What a {@link NodeProcessGroup} reports. */
@@ -72,6 +111,8 @@ interface Child {
   ready: LaunchedNode | undefined;
   stopping: boolean;
   exit: NodeExit | undefined;
+  /** {@link NodeProcessGroup.memory} requests awaiting their answer, by seq. */
+  readonly memoryRequests: Map<number, (message: MemoryMessage) => void>;
 }
 
 /**
@@ -89,6 +130,9 @@ export class NodeProcessGroup extends EventEmitter<NodeProcessGroupEvents> {
   readonly #readyTimeoutMs: number;
   readonly #stopGraceMs: number;
   readonly #cwd: string | undefined;
+  readonly #exposeGc: boolean;
+  #memorySeq = 0;
+  readonly #verbose: boolean;
   /** {@link stopAll} has begun: nothing is started or restarted any more. */
   #closed = false;
 
@@ -99,6 +143,8 @@ export class NodeProcessGroup extends EventEmitter<NodeProcessGroupEvents> {
     this.#readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
     this.#stopGraceMs = options.stopGraceMs ?? 5_000;
     this.#cwd = options.cwd;
+    this.#exposeGc = options.exposeGc ?? false;
+    this.#verbose = options.verbose ?? false;
   }
 
   /** The nodes that reported ready and have not exited, in start order. */
@@ -143,9 +189,12 @@ export class NodeProcessGroup extends EventEmitter<NodeProcessGroupEvents> {
   }
 
   #fork(spec: NodeSpec, options: ServiceOptions): Promise<LaunchedNode> {
-    const child = fork(this.#cliPath, ['node', ...nodeArgs(spec, options, this.#logLevel)], {
+    const args = ['node', ...nodeArgs(spec, options, this.#logLevel)];
+    if (this.#verbose) args.push('--verbose');
+    const child = fork(this.#cliPath, args, {
       cwd: this.#cwd,
       env: nodeProcessEnv(options),
+      ...(this.#exposeGc ? { execArgv: [...process.execArgv, '--expose-gc'] } : {}),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       detached: true,
     });
@@ -165,6 +214,7 @@ export class NodeProcessGroup extends EventEmitter<NodeProcessGroupEvents> {
       ready: undefined,
       stopping: false,
       exit: undefined,
+      memoryRequests: new Map(),
     };
     this.#children.set(spec.id, state);
     const lastErrors: string[] = [];
@@ -188,7 +238,7 @@ export class NodeProcessGroup extends EventEmitter<NodeProcessGroupEvents> {
       const fail = (message: string): void => {
         clearTimeout(timer);
         const detail = lastErrors.length > 0 ? `\n${lastErrors.join('\n')}` : '';
-        reject(new Error(message + detail));
+        reject(new NodeStartError(message + detail));
       };
       // The fork itself failed (the CLI missing, too many processes): no 'exit' may follow.
       child.once('error', (err) => fail(`${spec.id} could not be started: ${err.message}`));
@@ -208,6 +258,8 @@ export class NodeProcessGroup extends EventEmitter<NodeProcessGroupEvents> {
           this.emit('event', spec.id, message.event, message.data);
         } else if (message.type === 'failed') {
           fail(message.message);
+        } else if (message.type === 'memory') {
+          state.memoryRequests.get(message.seq)?.(message);
         } else if (state.ready === undefined) {
           clearTimeout(timer);
           state.ready = {
@@ -225,6 +277,45 @@ export class NodeProcessGroup extends EventEmitter<NodeProcessGroupEvents> {
           fail(`${spec.id} exited before it was ready (${exit.signal ?? `code ${exit.code}`})`);
         }
       });
+    });
+  }
+
+  /**
+   * Node `id`'s memory, as the node reads it when asked over the IPC
+   * channel: after a full garbage collection when the group was made with
+   * `exposeGc`.
+   *
+   * @throws Error if the node is not running, exits first, or does not answer within `timeoutMs`
+   */
+  memory(id: string, timeoutMs = 10_000): Promise<NodeMemory> {
+    const child = this.#get(id);
+    const pid = child.ready?.pid;
+    if (child.exit !== undefined || pid === undefined || !child.process.connected) {
+      return Promise.reject(new Error(`${id} is not running: its memory cannot be read`));
+    }
+    const seq = this.#memorySeq++;
+    return new Promise<NodeMemory>((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        child.memoryRequests.delete(seq);
+        child.process.off('exit', onExit);
+      };
+      const timer = setTimeout(() => {
+        settle();
+        reject(new Error(`${id} did not report its memory within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onExit = (): void => {
+        settle();
+        reject(new Error(`${id} exited before it reported its memory`));
+      };
+      child.process.once('exit', onExit);
+      child.memoryRequests.set(seq, (message) => {
+        settle();
+        const { rssBytes, heapUsedBytes, heapTotalBytes, externalBytes, afterGc, gcMs } = message;
+        resolve({ id, pid, rssBytes, heapUsedBytes, heapTotalBytes, externalBytes, afterGc, gcMs });
+      });
+      const request: LauncherMessage = { type: 'memory', seq };
+      child.process.send(request);
     });
   }
 

@@ -99,12 +99,11 @@ function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly
 /** Parses a flag that must be an integer in `[min, max]`. */
 export function integerFlag(flag: string, value: unknown, min: number, max: number): number {
   const number = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(number) || number < min || number > max) {
-    throw new UsageError(
-      `--${flag} must be an integer from ${min} to ${max}, got ${String(value)}`,
-    );
-  }
-  return number;
+  const whole = Number.isSafeInteger(number);
+  if (whole && number >= min && number <= max) return number;
+  // Name the bound that was crossed; the range when the value is no whole number at all.
+  const bound = !whole ? `from ${min} to ${max}` : number < min ? `≥ ${min}` : `≤ ${max}`;
+  throw new UsageError(`--${flag} must be a whole number ${bound}, got ${String(value)}`);
 }
 
 /**

@@ -1,5 +1,7 @@
-/** A mistake in a command line: reported with the usage and exit code 2, without a stack trace. */
-export class UsageError extends Error {
+import { UserError } from './user-error';
+
+/** A mistake in a command line: reported in one line with a hint to `--help`, exit code 2. */
+export class UsageError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';

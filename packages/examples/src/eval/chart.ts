@@ -81,6 +81,11 @@ export interface PanelChart {
   categories: string[];
   xLabel: string;
   panels: ChartPanel[];
+  /**
+   * Label only every nth category (the first, then each nth after it), for
+   * long series such as samples over time. Default 1: every category.
+   */
+  labelEvery?: number;
 }
 
 /**
@@ -305,17 +310,24 @@ function panelBoxes(count: number, top: number): { boxes: PanelBox[]; height: nu
 type CategoryAxisOption = Extract<XAXisComponentOption, { type?: 'category' }>;
 
 /**
- * The x axis of a panel, every category labelled: as is when the widest
+ * The x axis of a panel, every category labelled (or every `labelEvery`th,
+ * each then having the room of as many slots): as is when the widest
  * label fits its slot, else wrapped at spaces when every word fits, else
  * rotated. The axis name goes below the labels at a gap computed from their
  * height (ECharts' own overlap avoidance misses rotated labels).
  */
-function categoryAxis(categories: string[], slot: number, name: string): CategoryAxisOption {
+function categoryAxis(
+  categories: string[],
+  categorySlot: number,
+  name: string,
+  labelEvery = 1,
+): CategoryAxisOption {
+  const slot = categorySlot * labelEvery;
   // A few px between neighbouring labels.
   const room = slot - 8;
   const widest = Math.max(0, ...categories.map((label) => textWidth(label, axisLabelFont)));
   let axisLabel: CategoryAxisOption['axisLabel'] = {
-    interval: 0,
+    interval: labelEvery - 1,
     hideOverlap: false,
     fontSize: axisLabelFont,
   };
@@ -500,7 +512,10 @@ function renderLaidOut(chart: PanelChart, type: 'bar' | 'line'): string {
       outerBoundsMode: 'same',
       outerBoundsContain: 'all',
     });
-    xAxes.push({ ...categoryAxis(chart.categories, slots[i], chart.xLabel), gridIndex: i });
+    xAxes.push({
+      ...categoryAxis(chart.categories, slots[i], chart.xLabel, chart.labelEvery),
+      gridIndex: i,
+    });
     yAxes.push({
       gridIndex: i,
       type: yScale === 'log' ? 'log' : 'value',

@@ -72,10 +72,19 @@ describe('medals eval', () => {
     expect(readFileSync(join(out, 'raffle.svg'), 'utf8')).toContain('<svg');
   });
 
-  it('refuses an unknown experiment with the usage', async () => {
+  it("refuses soak's flags with another experiment, and a soak's warm-up as long as the run", async () => {
+    const misplaced = await evaluate(out, 'latency', '--rate', '500');
+    expect(misplaced.code).toBe(2);
+    expect(misplaced.output).toContain('--rate is for soak only');
+    const warmUp = await evaluate(out, 'soak', '--minutes', '1', '--warm-up', '60');
+    expect(warmUp.code).toBe(2);
+    expect(warmUp.output).toContain('--warm-up must be shorter than the run');
+    expect(warmUp.output).toContain('(see medals eval --help)');
+  });
+
+  it('refuses an unknown experiment in one line with a hint to --help', async () => {
     const run = await evaluate(out, 'speed');
     expect(run.code).toBe(2);
-    expect(run.output).toContain('no experiment speed');
-    expect(run.output).toContain('usage: medals eval');
+    expect(run.output).toBe('medals eval: no experiment speed (see medals eval --help)\n');
   });
 });

@@ -30,10 +30,24 @@ describe('the CLI log', () => {
         winner: { entry: 7, requestSeq: 700, client: 'tab', server: 'fe2', requestId: undefined },
       }).text,
     ).toBe('raffle draw #2: entry #7 wins (tab at fe2, 5 candidates)');
-    expect(formatEvent('peerSuspected', { node: 'fe1', peer: 'db' })).toEqual({
+    expect(formatEvent('peerSuspected', { node: 'fe1', peer: 'db', neverHeard: false })).toEqual({
       level: 'warn',
       text: 'suspects db is down',
     });
+    expect(formatEvent('peerRecovered', { node: 'fe1', peer: 'db', firstHeard: false })).toEqual({
+      level: 'info',
+      text: 'hears from db again',
+    });
+    expect(
+      formatEvent('clockSyncRound', {
+        node: 'db',
+        server: 'db',
+        round: 2,
+        participants: 3,
+        unreachable: ['fe2'],
+        outliers: [],
+      }),
+    ).toEqual({ level: 'info', text: 'led clock sync round 2 with 3 clocks; unreachable: fe2' });
     expect(
       formatEvent('node:error', {
         node: 'fe1',
@@ -42,6 +56,37 @@ describe('the CLI log', () => {
         message: 'bad',
       }).level,
     ).toBe('error');
+  });
+
+  it("tells start-up noise at debug: a peer never heard from, a leadership race, a client's own clock round", () => {
+    expect(formatEvent('peerSuspected', { node: 'db', peer: 'fe2', neverHeard: true })).toEqual({
+      level: 'debug',
+      text: 'never heard from fe2',
+    });
+    expect(formatEvent('peerRecovered', { node: 'db', peer: 'fe2', firstHeard: true })).toEqual({
+      level: 'debug',
+      text: 'hears from fe2 for the first time',
+    });
+    const race = {
+      node: 'db',
+      component: 'berkeley',
+      code: 'ERR_NOT_LEADER',
+      message: 'berkeley.poll from fe1 in term 2, but this node follows no leader in term 0',
+    };
+    expect(formatEvent('node:error', race).level).toBe('debug');
+    expect(formatEvent('node:error', { ...race, code: 'ERR_REMOVED' }).level).toBe('warn');
+    expect(
+      formatEvent('clockSyncRound', {
+        node: 'fe1',
+        server: 'db',
+        round: 1,
+        participants: 0,
+        unreachable: ['db'],
+        outliers: [],
+      }),
+    ).toEqual({ level: 'debug', text: 'synced its clock with db (round 1); unreachable: db' });
+    // Below info, but the clock experiment reads every round.
+    expect(forwarded('clockSyncRound', { node: 'fe1', server: 'db' }, 'info')).toBe(true);
   });
 
   it('forwards per-request events only at debug, and the key events at any level', () => {
@@ -116,7 +161,7 @@ describe('the CLI flags', () => {
         store: 'memory',
         'data-dir': 'x',
       }),
-    ).toThrow(/--raffle-every must be an integer from 1/);
+    ).toThrow(/--raffle-every must be a whole number ≥ 1, got 0/);
     expect(() => parseAddressList('--peers', 'db=tcp://a:1,db=tcp://b:2')).toThrow(/named twice/);
     expect(() => parseAddressList('--peers', 'tcp://a:1')).toThrow(/expected id=address/);
     expect(parseAddressList('--peers', 'db=tcp://a:1, fe2=tcp://b:2')).toEqual({

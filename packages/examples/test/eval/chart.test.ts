@@ -1,4 +1,4 @@
-import { barChart, lineChart, panelChart } from '../../src/eval/chart';
+import { barChart, lineChart, linePanelChart, panelChart } from '../../src/eval/chart';
 import type { ChartSeries, PanelChart } from '../../src/eval/chart';
 
 /** A `<text>` element of ECharts' SVG: its content and where its anchor point lands on the canvas. */
@@ -360,6 +360,32 @@ describe('barChart and lineChart', () => {
     );
     expect(labels).toEqual(categories);
     expect([...slots.values()].every((slot) => slot.length > 1)).toBe(true);
+  });
+
+  it('labels only every nth category of a long time axis, level, when asked', () => {
+    const times = Array.from({ length: 60 }, (_, i) =>
+      `${Math.floor(i / 6)}:${(i % 6) * 10}`.padEnd(4, '0'),
+    );
+    const svg = linePanelChart({
+      title: 'Memory',
+      categories: times,
+      xLabel: 'time',
+      labelEvery: 10,
+      panels: [
+        { title: 'heap', yLabel: 'MB', series: [{ name: 'db', values: times.map((_, i) => i) }] },
+        {
+          title: 'RSS',
+          yLabel: 'MB',
+          series: [{ name: 'db', values: times.map((_, i) => 2 * i) }],
+        },
+      ],
+    });
+    const labels = texts(svg).filter((text) => times.includes(text.content));
+    // Per panel: categories 0, 10, …, 50, unrotated now that each has ten slots of room.
+    expect(labels.map((label) => label.content).sort()).toEqual(
+      [0, 10, 20, 30, 40, 50].flatMap((i) => [times[i], times[i]]).sort(),
+    );
+    expect(labels.every((label) => label.angle === 0)).toBe(true);
   });
 
   it('dashes a reference line', () => {

@@ -8,7 +8,12 @@ import { runWrk } from './wrk';
  * throughput at 10 connections at least 0.9 of wrk's, mean latency at one
  * connection at most 1.1 times wrk's.
  */
-export const CALIBRATION_GOALS = { throughput: 0.9, latency: 1.1 } as const;
+export const CALIBRATION_GOALS = {
+  /** Our throughput at least this fraction of wrk's. */
+  throughput: 0.9,
+  /** Our mean latency at most this multiple of wrk's. */
+  latency: 1.1,
+} as const;
 
 /** A calibration against wrk: see {@link calibrateAgainstWrk}. */
 export interface CalibrationOptions {
@@ -65,13 +70,27 @@ export interface CalibrationSample {
 export interface CalibrationRound {
   /** Which generator ran first in each pair of the round. */
   readonly first: 'ours' | 'wrk';
-  readonly tenConnections: { readonly ours: CalibrationSample; readonly wrk: CalibrationSample };
-  readonly oneConnection: { readonly ours: CalibrationSample; readonly wrk: CalibrationSample };
+  /** Both generators at 10 connections. */
+  readonly tenConnections: {
+    /** Our generator's run. */
+    readonly ours: CalibrationSample;
+    /** wrk's run. */
+    readonly wrk: CalibrationSample;
+  };
+  /** Both generators at one connection. */
+  readonly oneConnection: {
+    /** Our generator's run. */
+    readonly ours: CalibrationSample;
+    /** wrk's run. */
+    readonly wrk: CalibrationSample;
+  };
 }
 
 /** Medians over the rounds of a figure, ours and wrk's, and ours over wrk's. */
 export interface CalibrationFigure {
+  /** Our generator's figure (the median over the rounds). */
   readonly ours: number;
+  /** wrk's figure (the median over the rounds). */
   readonly wrk: number;
   /** `ours / wrk`. */
   readonly ratio: number;
@@ -83,7 +102,10 @@ export interface CalibrationFigure {
  */
 export interface Calibration {
   /** Throughput at 10 connections, responses per second; goal: ratio ≥ `goals.throughput`. */
-  readonly throughput: CalibrationFigure & { readonly met: boolean };
+  readonly throughput: CalibrationFigure & {
+    /** Whether the goal is met. */
+    readonly met: boolean;
+  };
   /**
    * Mean latency at one connection in ms, by Little's law on both sides
    * (wrk's own mean cannot be trusted: see `parseWrkReport`); goal: ratio
@@ -91,8 +113,11 @@ export interface Calibration {
    * (ours leaves its own turnaround out).
    */
   readonly latency: CalibrationFigure & {
+    /** Whether the goal is met. */
     readonly met: boolean;
+    /** The mean latency our generator reports, in ms. */
     readonly oursReported: number;
+    /** The mean latency wrk reports, in ms. */
     readonly wrkReported: number;
   };
   /** Each generator's own CPU µs per request, at 10 connections. */
@@ -102,12 +127,19 @@ export interface Calibration {
    * under wrk's: the generator must not change what it measures.
    */
   readonly serverCpuUsPerRequest: CalibrationFigure;
+  /** The goals the ratios were held to ({@link CALIBRATION_GOALS}). */
   readonly goals: typeof CALIBRATION_GOALS;
   /** Both goals met. */
   readonly met: boolean;
+  /** Every round's runs, in order. */
   readonly samples: readonly CalibrationRound[];
   /** Where the processes ran: the CPUs asked for, or undefined where not pinned. */
-  readonly placement: { readonly generatorCpus?: string; readonly serverCpus?: string };
+  readonly placement: {
+    /** The CPUs of either generator. */
+    readonly generatorCpus?: string;
+    /** The CPUs of the server. */
+    readonly serverCpus?: string;
+  };
 }
 
 /**

@@ -49,10 +49,31 @@ export interface Raffle {
   record(request: RaffleRequest): Promise<void>;
   /** Multicasts a draw among the entries not yet drawn; resolves once it is sent. */
   draw(): Promise<void>;
-  /** Entries so far, in order. */
+  /**
+   * The entries held in memory, oldest first: the latest ones (a raffle
+   * keeps a bounded number, see `retainEntries`) and every one not drawn
+   * yet. {@link entryCount} counts them all.
+   */
   entries(): RaffleEntry[];
-  /** Winners so far, in order. */
+  /** The winners held in memory, the latest, oldest first; {@link winnerCount} counts them all. */
   winners(): RaffleWinner[];
+  /** The held entries numbered `from` to `to`, both included, in order. */
+  entriesBetween(from: number, to: number): RaffleEntry[];
+  /** The held winners of the draws numbered `from` to `to`, both included, in order. */
+  winnersBetween(from: number, to: number): RaffleWinner[];
+  /** Entries made so far, held or not. */
+  readonly entryCount: number;
+  /** Winners drawn so far, held or not. */
+  readonly winnerCount: number;
+  /** Entries not drawn yet. */
+  readonly undrawn: number;
+  /**
+   * Tells the raffle that its entries up to `upTo` are archived elsewhere:
+   * from then on it keeps the entries the archive has not taken beyond its
+   * usual retention (within a bound of its own), so an archive that was
+   * away finds them. Until told, it keeps only its retention.
+   */
+  archived(upTo: number): void;
   /** How many requests this node has seen in the global order. */
   readonly requestCount: number;
 }

@@ -30,6 +30,18 @@ export interface EveryNthRaffleOptions {
    * still ordered like any other, so at worst it picks among fewer entries.
    */
   drawTimeoutMs?: number;
+  /**
+   * Most entries kept in memory, the latest; entries not drawn yet are kept
+   * even beyond it. Older ones are counted, not held. Default 10,000.
+   */
+  retainEntries?: number;
+  /** Most winners kept in memory, the latest. Default 10,000. */
+  retainWinners?: number;
+  /**
+   * Once `archived()` has been called, most entries kept beyond
+   * `retainEntries` because the archive has not taken them. Default 100,000.
+   */
+  retainUnarchived?: number;
 }
 
 const COMPONENT = 'raffle';
@@ -155,7 +167,7 @@ export class EveryNthRaffle implements Raffle, Startable {
     this.#events = components.events;
     this.#scheduler = components.scheduler;
     this.#election = components.election;
-    this.#state = new RaffleState(this.every);
+    this.#state = new RaffleState(this.every, options);
   }
 
   get requestCount(): number {
@@ -206,6 +218,30 @@ export class EveryNthRaffle implements Raffle, Startable {
 
   winners(): RaffleWinner[] {
     return this.#state.winners();
+  }
+
+  entriesBetween(from: number, to: number): RaffleEntry[] {
+    return this.#state.entriesBetween(from, to);
+  }
+
+  winnersBetween(from: number, to: number): RaffleWinner[] {
+    return this.#state.winnersBetween(from, to);
+  }
+
+  get entryCount(): number {
+    return this.#state.entryCount;
+  }
+
+  get winnerCount(): number {
+    return this.#state.winnerCount;
+  }
+
+  get undrawn(): number {
+    return this.#state.undrawn;
+  }
+
+  archived(upTo: number): void {
+    this.#state.archived(upTo);
   }
 
   #drawIfDue(): void {

@@ -21,6 +21,8 @@ export const serviceFlags = {
   multicast: { type: 'string', default: defaultServiceOptions.multicast },
   'raffle-every': { type: 'string', default: String(defaultServiceOptions.raffleEvery) },
   'raffle-draw-interval': { type: 'string' },
+  'raffle-retain': { type: 'string' },
+  'raffle-archive-interval': { type: 'string' },
   store: { type: 'string', default: defaultServiceOptions.store },
   'data-dir': { type: 'string', default: defaultServiceOptions.dataDir },
   'pg-schema': { type: 'string' },
@@ -64,6 +66,8 @@ export const serviceFlagsUsage = `service options:
   --multicast lamport|sequencer   totally ordered multicast among front-ends (sequencer)
   --raffle-every <n>              every nth request enters the raffle (100)
   --raffle-draw-interval <ms>     time between raffle draws; 0 draws none (10000)
+  --raffle-retain <n>             raffle entries and winners a front-end keeps in memory (10000)
+  --raffle-archive-interval <ms>  how often the db archives the raffle's new history (1000)
   --store memory|file|postgres    the db's tally store (file)
   --data-dir <dir>                the file store's directory (.medals/data)
   --pg-schema <name>              schema of the PostgreSQL store's tables (public)
@@ -136,6 +140,19 @@ export function serviceOptionsFromFlags(
       86_400_000,
     );
   }
+  if (values['raffle-retain'] !== undefined) {
+    const retain = integerFlag('raffle-retain', values['raffle-retain'], 1, 100_000_000);
+    options.raffleRetainEntries = retain;
+    options.raffleRetainWinners = retain;
+  }
+  if (values['raffle-archive-interval'] !== undefined) {
+    options.raffleArchiveIntervalMs = integerFlag(
+      'raffle-archive-interval',
+      values['raffle-archive-interval'],
+      1,
+      3_600_000,
+    );
+  }
   if (values['read-cache'] !== undefined) {
     options.readCache = oneOf('read-cache', values['read-cache'], ['on', 'off'] as const) === 'on';
   }
@@ -200,6 +217,12 @@ export function serviceFlagArgs(options: ServiceOptions): string[] {
   }
   if (options.raffleDrawIntervalMs !== undefined) {
     args.push('--raffle-draw-interval', String(options.raffleDrawIntervalMs));
+  }
+  if (options.raffleRetainEntries !== undefined) {
+    args.push('--raffle-retain', String(options.raffleRetainEntries));
+  }
+  if (options.raffleArchiveIntervalMs !== undefined) {
+    args.push('--raffle-archive-interval', String(options.raffleArchiveIntervalMs));
   }
   if (options.readCache !== undefined) args.push('--read-cache', options.readCache ? 'on' : 'off');
   if (options.pgSchema !== undefined) args.push('--pg-schema', options.pgSchema);

@@ -13,7 +13,7 @@ const drawIntervalMs = 2_000;
 async function raffleOf(url: string): Promise<RaffleView> {
   const client = new OlympicClient({ baseUrl: url });
   try {
-    return await client.raffle();
+    return await client.raffleHistory();
   } finally {
     client.close();
   }

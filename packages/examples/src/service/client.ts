@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import type { MedalTally, RaffleEntry, RaffleWinner } from '@medals/core';
+import { MAX_RAFFLE_PAGE } from './raffle-history/raffle-pager';
+import type { RafflePage } from './raffle-history/raffle-pager';
 
 /** A REST call answered with an error status; `message` is the server's `error`. */
 export class OlympicHttpError extends Error {
@@ -52,11 +54,19 @@ export type WriteResult<T> = { ok: true } & T;
 /** An event's scores as the API answers them: `{"event": "Stone Curling", "Rome": 0, "Gaul": 0}`. */
 export type ScoreView = { event: string } & Record<string, number | string>;
 
-/** Answer of `GET /raffle`. */
+/** A raffle's history, or the part of it one page of `GET /raffle` answers. */
 export interface RaffleView {
   every: number;
+  /** The counts of the whole history. */
+  totals: { requests: number; entries: number; winners: number };
   entries: RaffleEntry[];
   winners: RaffleWinner[];
+}
+
+/** What `GET /raffle` asks for: the latest page, or `limit` entries after entry `after`. */
+export interface RaffleQuery {
+  after?: number;
+  limit?: number;
 }
 
 /** A front-end as `GET /servers` on the dispatcher lists it. */
@@ -222,9 +232,27 @@ export class OlympicClient {
     return this.#write(['setScore', event, String(romeScore), String(gaulScore)], options);
   }
 
-  /** `GET /raffle`. */
-  raffle(): Promise<RaffleView> {
-    return this.#http.ok('GET', this.#url('raffle'), this.#headers);
+  /** `GET /raffle`: the latest page, or with `after` the page after that entry. */
+  raffle(query: RaffleQuery = {}): Promise<RafflePage> {
+    const params = new URLSearchParams();
+    if (query.after !== undefined) params.set('after', String(query.after));
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    const search = params.size === 0 ? '' : `?${params.toString()}`;
+    return this.#http.ok('GET', `${this.#url('raffle')}${search}`, this.#headers);
+  }
+
+  /** The raffle's whole history: `GET /raffle?after=…` page after page, from the first entry. */
+  async raffleHistory(limit = MAX_RAFFLE_PAGE): Promise<RaffleView> {
+    const entries: RaffleEntry[] = [];
+    const winners: RaffleWinner[] = [];
+    let page = await this.raffle({ after: 0, limit });
+    for (;;) {
+      entries.push(...page.entries);
+      winners.push(...page.winners);
+      if (page.next === null) break;
+      page = await this.raffle({ after: page.next, limit });
+    }
+    return { every: page.every, totals: page.totals, entries, winners };
   }
 
   /** `GET /status`. */
@@ -405,8 +433,8 @@ export class DispatchedOlympicClient {
   }
 
   /** `GET /raffle` on the assigned front-end. */
-  raffle(): Promise<RaffleView> {
-    return this.#withServer((client) => client.raffle());
+  raffle(query: RaffleQuery = {}): Promise<RafflePage> {
+    return this.#withServer((client) => client.raffle(query));
   }
 
   /** Releases the front-end in use and closes every connection. */

@@ -89,6 +89,21 @@ export interface ServiceOptions {
   raffleEvery: number;
   /** How often a winner is drawn among the entries not drawn yet, in ms; 0 draws none. Default 10,000. */
   raffleDrawIntervalMs?: number;
+  /**
+   * Most raffle entries a front-end (or the single server) keeps in memory,
+   * the latest; entries not drawn yet are kept beyond it. Older ones are
+   * read from the db's archive. Default 10,000.
+   */
+  raffleRetainEntries?: number;
+  /** Most raffle winners a front-end keeps in memory, the latest. Default 10,000. */
+  raffleRetainWinners?: number;
+  /**
+   * How often the db fetches the raffle's new entries and winners from the
+   * front-ends into its archive, in ms. It must come round before
+   * `raffleRetainEntries × raffleEvery` requests have been served, or the
+   * archive misses what the front-ends no longer hold. Default 1,000.
+   */
+  raffleArchiveIntervalMs?: number;
   /** The tally store of `db` (and of `single`). Default `'file'`. */
   store: 'memory' | 'file' | 'postgres';
   /**
@@ -257,6 +272,7 @@ export * from './dispatcher';
 export * from './dispatcher-registrar';
 export * from './health-checker';
 export * from './local-raffle';
+export * from './raffle-history';
 export * from './olympic-api';
 export * from './plugins';
 export * from './raffle-drawer';

@@ -1,15 +1,17 @@
+import { RaffleState } from '@medals/core';
 import type {
   EventBus,
   NodeId,
   Raffle,
   RaffleEntry,
   RaffleRequest,
+  RaffleRetention,
   RaffleWinner,
   Random,
 } from '@medals/core';
 
 /** Options of {@link LocalRaffle}. */
-export interface LocalRaffleOptions {
+export interface LocalRaffleOptions extends RaffleRetention {
   /** The server's id, recorded in every entry. */
   server: NodeId;
   /** Every how many requests one enters. Default 100. */
@@ -23,68 +25,72 @@ export interface LocalRaffleOptions {
 /**
  * The raffle of the single-tier server: one process sees every request, so
  * the global order is simply the order in which it served them and no
- * multicast is needed.
+ * multicast is needed. It keeps the same bounded {@link RaffleState} as the
+ * multicast raffle (`retainEntries`, `retainWinners`).
  */
 export class LocalRaffle implements Raffle {
   readonly every: number;
   readonly #server: NodeId;
   readonly #random: Random;
   readonly #events: EventBus;
-  readonly #entries: RaffleEntry[] = [];
-  readonly #winners: RaffleWinner[] = [];
-  #requests = 0;
-  /** Entries before this index have been drawn from. */
-  #drawnUpTo = 0;
+  readonly #state: RaffleState;
 
   constructor(options: LocalRaffleOptions) {
-    const every = options.every ?? 100;
-    if (!Number.isSafeInteger(every) || every < 1) {
-      throw new RangeError(`raffle: every must be a positive integer, got ${every}`);
-    }
-    this.every = every;
+    this.#state = new RaffleState(options.every ?? 100, options);
+    this.every = this.#state.every;
     this.#server = options.server;
     this.#random = options.random;
     this.#events = options.events;
   }
 
   get requestCount(): number {
-    return this.#requests;
+    return this.#state.requestCount;
+  }
+
+  get entryCount(): number {
+    return this.#state.entryCount;
+  }
+
+  get winnerCount(): number {
+    return this.#state.winnerCount;
+  }
+
+  get undrawn(): number {
+    return this.#state.undrawn;
+  }
+
+  archived(upTo: number): void {
+    this.#state.archived(upTo);
   }
 
   async record(request: RaffleRequest): Promise<void> {
-    const requestSeq = ++this.#requests;
-    if (requestSeq % this.every !== 0) return;
-    const entry: RaffleEntry = {
-      entry: this.#entries.length + 1,
-      requestSeq,
+    const entry = this.#state.countRequest({
       client: request.client,
       server: this.#server,
       requestId: request.requestId,
-    };
-    this.#entries.push(entry);
-    this.#events.emit('raffleEntry', { node: this.#server, ...entry });
+    });
+    if (entry) this.#events.emit('raffleEntry', { node: this.#server, ...entry });
   }
 
   async draw(): Promise<void> {
-    const candidates = this.#entries.slice(this.#drawnUpTo);
-    if (candidates.length === 0) return;
-    this.#drawnUpTo = this.#entries.length;
-    const seed = this.#random.int(0, 0x7fffffff);
-    const winner: RaffleWinner = {
-      draw: this.#winners.length + 1,
-      seed,
-      winner: candidates[seed % candidates.length],
-      candidates: candidates.length,
-    };
-    this.#winners.push(winner);
-    this.#events.emit('raffleWinner', { node: this.#server, ...winner });
+    if (this.#state.undrawn === 0) return;
+    const winner = this.#state.draw(this.#random.int(0, 0xffff_ffff));
+    if (winner) this.#events.emit('raffleWinner', { node: this.#server, ...winner });
   }
 
   entries(): RaffleEntry[] {
-    return [...this.#entries];
+    return this.#state.entries();
   }
 
   winners(): RaffleWinner[] {
-    return [...this.#winners];
+    return this.#state.winners();
+  }
+
+  entriesBetween(from: number, to: number): RaffleEntry[] {
+    return this.#state.entriesBetween(from, to);
+  }
+
+  winnersBetween(from: number, to: number): RaffleWinner[] {
+    return this.#state.winnersBetween(from, to);
   }
 }

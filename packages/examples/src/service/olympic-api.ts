@@ -2,6 +2,8 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { EventScore, MedalTally, Raffle, RaffleRequest, TallyStore } from '@medals/core';
+import { RafflePager, parseRaffleQuery } from './raffle-history/raffle-pager';
+import type { ArchiveReader } from './raffle-history/raffle-pager';
 import {
   CLIENT_GONE_STATUS,
   HttpError,
@@ -20,6 +22,11 @@ export interface OlympicApiOptions {
   store: TallyStore;
   /** Counts every lab request served, off the request's path. */
   raffle: Raffle;
+  /**
+   * The raffle's whole history, which `GET /raffle?after=…` reads beyond
+   * what the raffle holds in memory. Default: none (only what it holds).
+   */
+  raffleArchive?: ArchiveReader;
   /** Cacofonix's token, which authorises writes. Must not be empty. */
   token: string;
   /** Role-specific fields of `/status` (leader, term, clock, multicast…). Default: none. */
@@ -142,6 +149,8 @@ interface Call {
   readonly route: string;
   /** The decoded path segments after the route's name. */
   readonly params: string[];
+  /** The query string, without its `?` (empty when there is none). */
+  readonly query: string;
 }
 
 /** Each connection's client id when its requests name none (`address:port`), made once per connection. */
@@ -173,6 +182,7 @@ export class OlympicApi {
   readonly #activeWindowMs: number;
   readonly #now: () => number;
   readonly #raffleBatchMs: number;
+  readonly #rafflePager: RafflePager;
   /** Requests answered and not yet recorded into the raffle, in order. */
   #unrecorded: RaffleRequest[] = [];
   #raffleFailures = 0;
@@ -197,6 +207,7 @@ export class OlympicApi {
     this.#maxUrlLength = options.maxUrlLength ?? 2_048;
     this.#maxBodyBytes = options.maxBodyBytes ?? 16_384;
     this.#raffleBatchMs = options.raffleBatchMs ?? 10;
+    this.#rafflePager = new RafflePager(options.raffle, options.raffleArchive);
     this.#activeWindowMs = options.activeClientWindowMs ?? 10_000;
     this.#now = options.now ?? (() => performance.now());
   }
@@ -297,7 +308,7 @@ export class OlympicApi {
     for (let i = 2; i < segments.length; i++) {
       params.push(decodeSegment(segments[i]));
     }
-    return { req, route: segments[1], params };
+    return { req, route: segments[1], params, query: query === -1 ? '' : target.slice(query + 1) };
   }
 
   /** The answer, or its promise when it waits on the body or the store. */
@@ -362,11 +373,11 @@ export class OlympicApi {
       }
       case 'raffle': {
         expectParams(params, 0, 0, '/raffle');
-        const { raffle } = this.#options;
-        return {
-          status: 200,
-          body: { every: raffle.every, entries: raffle.entries(), winners: raffle.winners() },
-        };
+        const query = parseRaffleQuery(call.query);
+        if (query.after === undefined) {
+          return { status: 200, body: this.#rafflePager.latest(query.limit) };
+        }
+        return this.#rafflePager.page(query).then((page) => ({ status: 200, body: page }));
       }
       case 'status': {
         expectParams(params, 0, 0, '/status');

@@ -65,7 +65,17 @@ export function servicePlugins(
     // A merge waits past the detector's timeout, so a member is not given up while only slow.
     if (options.multicast === 'lamport')
       plugins.push(lamportMulticast({ group, mergeAfterMs: 2 * timeoutMs }));
-    plugins.push(everyNthRaffle({ every: options.raffleEvery }));
+    plugins.push(
+      everyNthRaffle({
+        every: options.raffleEvery,
+        ...(options.raffleRetainEntries === undefined
+          ? {}
+          : { retainEntries: options.raffleRetainEntries }),
+        ...(options.raffleRetainWinners === undefined
+          ? {}
+          : { retainWinners: options.raffleRetainWinners }),
+      }),
+    );
   }
   return plugins;
 }

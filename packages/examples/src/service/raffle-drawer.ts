@@ -43,8 +43,7 @@ export class RaffleDrawer {
   #tick(): void {
     const { raffle } = this.#options;
     if (!this.#options.isDrawer()) return;
-    const drawn = raffle.winners().reduce((sum, winner) => sum + winner.candidates, 0);
-    if (raffle.entries().length <= drawn) return;
+    if (raffle.undrawn === 0) return;
     raffle.draw().catch((err: unknown) => this.#options.onError(err as Error));
   }
 }

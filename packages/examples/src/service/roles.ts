@@ -15,7 +15,10 @@ import { RemoteTallyStore } from './remote-tally-store';
 import { RoleEventHub } from './role-events';
 import type { RoleEventListener, RoleEventOptions } from './role-events';
 import { believesAlive, createServiceNode, describeNode } from './service-node';
-import { createTallyStore } from './store-factory';
+import { RaffleArchiver, recentHistory } from './raffle-history/raffle-archiver';
+import { raffleArchiveServer } from './raffle-history/raffle-archive-server';
+import { RaffleHistoryClient } from './raffle-history/raffle-history-client';
+import { createRaffleArchive, createTallyStore } from './store-factory';
 import { tallyStoreServer } from './tally-store-server';
 
 /** The parts of a running role, stopped in the order given. */
@@ -155,7 +158,15 @@ export function startDb(
   return assemble(started, async () => {
     requireCredentials(spec, options);
     const store = createTallyStore(options);
-    const { node } = createServiceNode(spec, 'db', options, [tallyStoreServer(store)]);
+    const { node } = createServiceNode(spec, 'db', options, [
+      tallyStoreServer(store),
+      raffleArchiveServer(
+        createRaffleArchive(options),
+        options.raffleArchiveIntervalMs === undefined
+          ? {}
+          : { archiveIntervalMs: options.raffleArchiveIntervalMs },
+      ),
+    ]);
     const hub = new RoleEventHub();
     listenEarly(early, hub, node.events);
     started.push(() => node.stop());
@@ -205,10 +216,19 @@ export function startFrontEnd(
     await store.start();
     started.push(() => store.stop());
     const raffle = node.resolve(Tokens.Raffle);
+    const history = new RaffleHistoryClient({
+      transport: node.transport,
+      db: topology.db,
+      raffle,
+      onInvalidMessage: report,
+    });
+    history.start();
+    started.push(async () => history.stop());
     const api = new OlympicApi({
       nodeId: spec.id,
       store,
       raffle,
+      raffleArchive: history,
       token: options.token,
       raffleBatchMs: FRONT_END_RAFFLE_BATCH_MS,
       ...(options.httpServer?.maxBodyBytes === undefined
@@ -251,6 +271,7 @@ export function startFrontEnd(
         () => drawer?.stop(),
         () => server.close(),
         () => api.stop(),
+        async () => history.stop(),
         () => store.stop(),
         () => node.stop(),
       ],
@@ -363,11 +384,36 @@ export function startSingle(
       every: options.raffleEvery,
       random: SeededRandom.fromEntropy(),
       events,
+      ...(options.raffleRetainEntries === undefined
+        ? {}
+        : { retainEntries: options.raffleRetainEntries }),
+      ...(options.raffleRetainWinners === undefined
+        ? {}
+        : { retainWinners: options.raffleRetainWinners }),
     });
+    const archive = createRaffleArchive(options);
+    await archive.start();
+    // Kept past the retention until archived, from the first entry on.
+    raffle.archived(0);
+    started.push(() => archive.stop());
+    const archiver = new RaffleArchiver({
+      archive,
+      fetch: async (afterEntry, afterDraw, limit) =>
+        recentHistory(raffle, afterEntry, afterDraw, limit),
+      scheduler: new RealScheduler(),
+      ...(options.raffleArchiveIntervalMs === undefined
+        ? {}
+        : { intervalMs: options.raffleArchiveIntervalMs }),
+      onArchived: (upTo) => raffle.archived(upTo),
+      onError: report,
+    });
+    archiver.start();
+    started.push(() => archiver.stop());
     const api = new OlympicApi({
       nodeId: spec.id,
       store,
       raffle,
+      raffleArchive: archive,
       token: options.token,
       ...(options.httpServer?.maxBodyBytes === undefined
         ? {}
@@ -388,7 +434,14 @@ export function startSingle(
       hub,
       events,
       status: () => api.status(),
-      stops: [() => drawer?.stop(), () => server.close(), () => api.stop(), () => store.stop()],
+      stops: [
+        () => drawer?.stop(),
+        () => server.close(),
+        () => api.stop(),
+        () => archiver.stop(),
+        () => archive.stop(),
+        () => store.stop(),
+      ],
     };
   });
 }

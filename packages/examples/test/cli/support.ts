@@ -89,7 +89,7 @@ async function askFrontEnd<T>(
 
 /** A front-end's raffle. */
 export function raffleOf(url: string): Promise<RaffleView> {
-  return askFrontEnd(url, (client) => client.raffle());
+  return askFrontEnd(url, (client) => client.raffleHistory());
 }
 
 /** Gaul's gold medals, as a front-end reads them. */

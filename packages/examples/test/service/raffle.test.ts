@@ -44,7 +44,7 @@ describe.each(['lamport', 'sequencer'] as const)('the raffle over %s multicast',
     // 200 ms: wait until both caught up, and check the two views that were read together then.
     let ra: RaffleView | undefined;
     await waitFor('both front-ends to list the same raffle', async () => {
-      const [va, vb] = await Promise.all([a.raffle(), b.raffle()]);
+      const [va, vb] = await Promise.all([a.raffleHistory(), b.raffleHistory()]);
       const same =
         va.entries.length === total / 10 &&
         va.winners.length > 0 &&

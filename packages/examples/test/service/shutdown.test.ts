@@ -15,6 +15,12 @@ function failingRaffle(failure: Error): Raffle {
     draw: () => Promise.resolve(),
     entries: () => [],
     winners: () => [],
+    entriesBetween: () => [],
+    winnersBetween: () => [],
+    entryCount: 0,
+    winnerCount: 0,
+    undrawn: 0,
+    archived: () => undefined,
   };
 }
 

@@ -1,5 +1,5 @@
 import { PeerKeyring } from '@medals/core';
-import type { NodeSpec, ServiceOptions } from './index';
+import type { NodeSpec, ServiceOptions } from './service-options';
 
 /** Default of {@link NodeSpec.dispatcherId}. */
 export const DEFAULT_DISPATCHER_ID = 'dispatcher';

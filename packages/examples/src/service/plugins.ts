@@ -9,7 +9,7 @@ import {
   ring,
   sequencerMulticast,
 } from '@medals/core';
-import type { ServiceOptions } from './index';
+import type { ServiceOptions } from './service-options';
 
 /** Default of {@link ServiceOptions.failureTimeoutMs}. */
 export const DEFAULT_FAILURE_TIMEOUT_MS = 1_000;

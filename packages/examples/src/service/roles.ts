@@ -5,7 +5,7 @@ import { DEFAULT_REGISTRATION_TTL_MS, DispatcherApi, LeastLoadedDispatcher } fro
 import { DispatcherRegistrar } from './dispatcher-registrar';
 import { HealthChecker } from './health-checker';
 import { listenHttp } from './http-server';
-import type { NodeSpec, Role, RunningRole, ServiceOptions } from './index';
+import type { NodeSpec, Role, RunningRole, ServiceOptions } from './service-options';
 import { LocalRaffle } from './local-raffle';
 import { OlympicApi } from './olympic-api';
 import { frontEndGroup } from './plugins';

@@ -3,7 +3,7 @@ import { AdjustableClock, JsonCodec, Tokens, createNode } from '@medals/core';
 import { http } from '@medals/transport-http';
 import { tcp, tlsFiles } from '@medals/transport-tcp';
 import { credentialsOf } from './credentials';
-import type { NodeSpec, ServiceOptions } from './index';
+import type { NodeSpec, ServiceOptions } from './service-options';
 import { servicePlugins } from './plugins';
 import type { ServiceTopology } from './plugins';
 

@@ -1,4 +1,4 @@
-import type { NodeSpec, RunningRole, ServiceOptions } from './index';
+import type { NodeSpec, RunningRole, ServiceOptions } from './service-options';
 import { startDb, startDispatcher, startFrontEnd, startSingle } from './roles';
 import type { EarlyRoleListener } from './roles';
 

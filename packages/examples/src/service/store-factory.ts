@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { FileTallyStore, MemoryTallyStore } from '@medals/core';
 import type { TallyStore } from '@medals/core';
 import type * as PostgresModule from '@medals/store-postgres';
-import type { ServiceOptions } from './index';
+import type { ServiceOptions } from './service-options';
 import { FileRaffleArchive } from './raffle-history/file-raffle-archive';
 import { MemoryRaffleArchive } from './raffle-history/memory-raffle-archive';
 import type { RaffleArchive } from './raffle-history/raffle-archive';

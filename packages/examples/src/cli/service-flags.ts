@@ -22,6 +22,7 @@ export const serviceFlags = {
   'raffle-every': { type: 'string', default: String(defaultServiceOptions.raffleEvery) },
   'raffle-draw-interval': { type: 'string' },
   'raffle-retain': { type: 'string' },
+  'idempotency-retention': { type: 'string' },
   'raffle-archive-interval': { type: 'string' },
   store: { type: 'string', default: defaultServiceOptions.store },
   'data-dir': { type: 'string', default: defaultServiceOptions.dataDir },
@@ -69,6 +70,7 @@ export const serviceFlagsUsage = `service options:
   --raffle-retain <n>             raffle entries and winners a front-end keeps in memory (10000)
   --raffle-archive-interval <ms>  how often the db archives the raffle's new history (1000)
   --store memory|file|postgres    the db's tally store (file)
+  --idempotency-retention <n>     operation ids the store remembers for retries (100000; PostgreSQL 1000000)
   --data-dir <dir>                the file store's directory (.medals/data)
   --pg-schema <name>              schema of the PostgreSQL store's tables (public)
   --read-cache on|off             front-ends cache reads, kept coherent by the db (on)
@@ -145,6 +147,14 @@ export function serviceOptionsFromFlags(
     options.raffleRetainEntries = retain;
     options.raffleRetainWinners = retain;
   }
+  if (values['idempotency-retention'] !== undefined) {
+    options.idempotencyRetention = integerFlag(
+      'idempotency-retention',
+      values['idempotency-retention'],
+      1,
+      100_000_000,
+    );
+  }
   if (values['raffle-archive-interval'] !== undefined) {
     options.raffleArchiveIntervalMs = integerFlag(
       'raffle-archive-interval',
@@ -220,6 +230,9 @@ export function serviceFlagArgs(options: ServiceOptions): string[] {
   }
   if (options.raffleRetainEntries !== undefined) {
     args.push('--raffle-retain', String(options.raffleRetainEntries));
+  }
+  if (options.idempotencyRetention !== undefined) {
+    args.push('--idempotency-retention', String(options.idempotencyRetention));
   }
   if (options.raffleArchiveIntervalMs !== undefined) {
     args.push('--raffle-archive-interval', String(options.raffleArchiveIntervalMs));

@@ -75,6 +75,13 @@ export interface ServiceOptions {
    * archive misses what the front-ends no longer hold. Default 1,000.
    */
   raffleArchiveIntervalMs?: number;
+  /**
+   * How many of the last writes' operation ids the tally store remembers,
+   * so a retry within them is answered, not applied again. Default: the
+   * store's (100,000 for the memory and file stores, 1,000,000 for
+   * PostgreSQL).
+   */
+  idempotencyRetention?: number;
   /** The tally store of `db` (and of `single`). Default `'file'`. */
   store: 'memory' | 'file' | 'postgres';
   /**

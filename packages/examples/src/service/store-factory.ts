@@ -16,11 +16,15 @@ export const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
  * do not pay for it at start.
  */
 export function createTallyStore(options: ServiceOptions): TallyStore {
+  const retention =
+    options.idempotencyRetention === undefined
+      ? {}
+      : { idempotencyRetention: options.idempotencyRetention };
   switch (options.store) {
     case 'memory':
-      return new MemoryTallyStore();
+      return new MemoryTallyStore(retention);
     case 'file':
-      return new FileTallyStore({ directory: options.dataDir });
+      return new FileTallyStore({ directory: options.dataDir, ...retention });
     case 'postgres': {
       // require, not import(): jest runs this file as CommonJS without VM modules.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -29,6 +33,7 @@ export function createTallyStore(options: ServiceOptions): TallyStore {
         connectionString: options.pgUrl ?? process.env.MEDALS_PG_URL ?? DEFAULT_PG_URL,
         applicationName: 'medals-db',
         ...(options.pgSchema === undefined ? {} : { schema: options.pgSchema }),
+        ...retention,
       });
     }
   }

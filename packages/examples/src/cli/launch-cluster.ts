@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { derivePeerKeys } from '@medals/core';
 import type { ServiceOptions } from '../service';
 import { freePorts, portIsFree } from './free-ports';
-import { NodeProcessGroup } from './node-process-group';
+import { NodeProcessGroup, NodeStartError } from './node-process-group';
 import type { LaunchedNode, NodeProcessGroupOptions } from './node-process-group';
 import { RestartSupervisor } from './restart-supervisor';
 import { UserError } from './user-error';
@@ -225,7 +225,8 @@ class RegistrationWatch {
       const timer = setTimeout(
         () =>
           reject(
-            new Error(
+            // A start-up failure the user can act on (credentials, a slow machine), not a bug: no stack.
+            new NodeStartError(
               `the dispatcher heard from no registration of ${[...this.#missing].join(', ')} within ${timeoutMs} ms`,
             ),
           ),

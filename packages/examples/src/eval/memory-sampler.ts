@@ -1,19 +1,11 @@
-import type { NodeProcessGroup } from '../cli/node-process-group';
+import type { NodeMemory, NodeProcessGroup } from '../cli/node-process-group';
 
-/** One process's memory at one moment of a run, in bytes. */
-export interface MemorySample {
+/** One process's memory at one moment of a run, in bytes: its reading, when and of which node. */
+export interface MemorySample extends Omit<NodeMemory, 'id' | 'pid'> {
   /** Since the sampler started, in ms. */
   readonly atMs: number;
   /** The node's id (`db`, `fe1`, …). */
   readonly node: string;
-  readonly rssBytes: number;
-  readonly heapUsedBytes: number;
-  readonly heapTotalBytes: number;
-  readonly externalBytes: number;
-  /** Whether a full garbage collection ran just before the reading. */
-  readonly afterGc: boolean;
-  /** How long that collection paused the node, in ms (0 without one). */
-  readonly gcMs: number;
 }
 
 /** A reading that failed: the node was down, or did not answer in time. */
@@ -94,17 +86,12 @@ export class MemorySampler {
     await Promise.all(
       this.#options.nodes.map(async (node) => {
         try {
-          const memory = await this.#group.memory(node, this.#options.everyMs * 2 + 5_000);
-          this.#samples.push({
-            atMs,
+          // The sample names the node itself; its process id is the group's business.
+          const { id, pid, ...memory } = await this.#group.memory(
             node,
-            rssBytes: memory.rssBytes,
-            heapUsedBytes: memory.heapUsedBytes,
-            heapTotalBytes: memory.heapTotalBytes,
-            externalBytes: memory.externalBytes,
-            afterGc: memory.afterGc,
-            gcMs: memory.gcMs,
-          });
+            this.#options.everyMs * 2 + 5_000,
+          );
+          this.#samples.push({ atMs, node, ...memory });
         } catch (err) {
           this.#missed.push({ atMs, node, reason: (err as Error).message });
         }

@@ -10,6 +10,7 @@ import {
   sequencerMulticast,
 } from '@medals/core';
 import type { ServiceOptions } from './service-options';
+import { raffleRetention } from './service-options';
 
 /** Default of {@link ServiceOptions.failureTimeoutMs}. */
 export const DEFAULT_FAILURE_TIMEOUT_MS = 1_000;
@@ -68,12 +69,7 @@ export function servicePlugins(
     plugins.push(
       everyNthRaffle({
         every: options.raffleEvery,
-        ...(options.raffleRetainEntries === undefined
-          ? {}
-          : { retainEntries: options.raffleRetainEntries }),
-        ...(options.raffleRetainWinners === undefined
-          ? {}
-          : { retainWinners: options.raffleRetainWinners }),
+        ...raffleRetention(options),
       }),
     );
   }

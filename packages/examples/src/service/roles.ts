@@ -6,6 +6,7 @@ import { DispatcherRegistrar } from './dispatcher-registrar';
 import { HealthChecker } from './health-checker';
 import { listenHttp } from './http-server';
 import type { NodeSpec, Role, RunningRole, ServiceOptions } from './service-options';
+import { raffleRetention } from './service-options';
 import { LocalRaffle } from './local-raffle';
 import { OlympicApi } from './olympic-api';
 import { frontEndGroup } from './plugins';
@@ -384,12 +385,7 @@ export function startSingle(
       every: options.raffleEvery,
       random: SeededRandom.fromEntropy(),
       events,
-      ...(options.raffleRetainEntries === undefined
-        ? {}
-        : { retainEntries: options.raffleRetainEntries }),
-      ...(options.raffleRetainWinners === undefined
-        ? {}
-        : { retainWinners: options.raffleRetainWinners }),
+      ...raffleRetention(options),
     });
     const archive = createRaffleArchive(options);
     await archive.start();

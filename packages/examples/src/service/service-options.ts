@@ -239,3 +239,18 @@ export interface RunningRole {
   /** Stops serving, then the node and the store. Clean and idempotent. */
   stop(): Promise<void>;
 }
+
+/** The raffle's bounds among `options`, as `everyNthRaffle` and `LocalRaffle` take them (unset: their defaults). */
+export function raffleRetention(options: ServiceOptions): {
+  retainEntries?: number;
+  retainWinners?: number;
+} {
+  return {
+    ...(options.raffleRetainEntries === undefined
+      ? {}
+      : { retainEntries: options.raffleRetainEntries }),
+    ...(options.raffleRetainWinners === undefined
+      ? {}
+      : { retainWinners: options.raffleRetainWinners }),
+  };
+}

@@ -47,6 +47,12 @@ export class RaffleArchiveServer implements Startable {
   #turn = 0;
   /** A failure was reported since the last fetch that succeeded: one report per outage, not one per tick. */
   #failing = false;
+  /**
+   * Some front-end answered since this db started. Until one has, failures
+   * are the cluster starting (front-ends not up yet, or without their
+   * handlers), not an outage, and are not reported.
+   */
+  #heardFromFrontEnd = false;
 
   constructor(
     private readonly self: NodeId,
@@ -67,7 +73,7 @@ export class RaffleArchiveServer implements Startable {
       ...(options.archiveIntervalMs === undefined ? {} : { intervalMs: options.archiveIntervalMs }),
       onArchived: (upTo) => this.#announce(upTo),
       onError: (error) => {
-        if (this.#failing) return;
+        if (this.#failing || !this.#heardFromFrontEnd) return;
         this.#failing = true;
         this.#report(error);
       },
@@ -130,6 +136,7 @@ export class RaffleArchiveServer implements Startable {
           }),
         );
         this.#failing = false;
+        this.#heardFromFrontEnd = true;
         return {
           entries: reply.entries.map(fromWire),
           winners: reply.winners.map(winnerFromWire),

@@ -35,16 +35,23 @@ export class MemoryRaffleArchive implements RaffleArchive {
       options.retainWinners ?? DEFAULT_MEMORY_ARCHIVE_RETENTION,
       'retainWinners',
     );
-    this.#entries = new SortedRecords(
-      (e) => e.entry,
-      (e) => e.entry,
-      this.#retainEntries,
-    );
-    this.#winners = new SortedRecords(
-      (w) => w.draw,
-      (w) => w.winner.entry,
-      this.#retainWinners,
-    );
+    [this.#entries, this.#winners] = this.#empty();
+  }
+
+  /** Empty records of entries (by number) and winners (by draw, keyed by their entry). */
+  #empty(): [SortedRecords<RaffleEntry>, SortedRecords<RaffleWinner>] {
+    return [
+      new SortedRecords(
+        (e) => e.entry,
+        (e) => e.entry,
+        this.#retainEntries,
+      ),
+      new SortedRecords(
+        (w) => w.draw,
+        (w) => w.winner.entry,
+        this.#retainWinners,
+      ),
+    ];
   }
 
   get lastEntry(): RaffleEntry | undefined {
@@ -52,16 +59,7 @@ export class MemoryRaffleArchive implements RaffleArchive {
   }
 
   async reset(): Promise<void> {
-    this.#entries = new SortedRecords(
-      (e) => e.entry,
-      (e) => e.entry,
-      this.#retainEntries,
-    );
-    this.#winners = new SortedRecords(
-      (w) => w.draw,
-      (w) => w.winner.entry,
-      this.#retainWinners,
-    );
+    [this.#entries, this.#winners] = this.#empty();
   }
 
   get entryCount(): number {

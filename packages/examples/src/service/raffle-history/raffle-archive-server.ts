@@ -7,7 +7,7 @@ import type {
   Startable,
   Transport,
 } from '@medals/core';
-import { InvalidMessageError, Tokens } from '@medals/core';
+import { InvalidMessageError, reportError, Tokens } from '@medals/core';
 import type { RaffleArchive } from './raffle-archive';
 import { RaffleArchiver } from './raffle-archiver';
 import type { RecentHistory } from './raffle-archiver';
@@ -150,13 +150,8 @@ export class RaffleArchiveServer implements Startable {
     throw lastError;
   }
 
-  #report(error: Error & { code?: string }): void {
-    this.events.emit('node:error', {
-      node: this.self,
-      component: 'raffle-archive',
-      code: error.code ?? 'ERR_UNKNOWN',
-      message: error.message,
-    });
+  #report(error: Error): void {
+    reportError(this.events, this.self, 'raffle-archive', error);
   }
 }
 

@@ -52,14 +52,14 @@ export const historyRequestSchema = z
 /** A payload of `raffle.history`. */
 export type HistoryRequest = z.infer<typeof historyRequestSchema>;
 
+/** What both answers carry: a batch of entries and one of winners. */
+const records = {
+  entries: z.array(entrySchema).max(MAX_HISTORY_BATCH),
+  winners: z.array(winnerSchema).max(MAX_HISTORY_BATCH),
+};
+
 /** Answer to `raffle.history`, checked where it arrives. */
-export const historyReplySchema = z
-  .object({
-    entries: z.array(entrySchema).max(MAX_HISTORY_BATCH),
-    winners: z.array(winnerSchema).max(MAX_HISTORY_BATCH),
-    latest: entrySchema.optional(),
-  })
-  .strict();
+export const historyReplySchema = z.object({ ...records, latest: entrySchema.optional() }).strict();
 
 /** Payload of `raffle.page`. */
 export const pageRequestSchema = z
@@ -70,12 +70,7 @@ export type PageRequest = z.infer<typeof pageRequestSchema>;
 
 /** Answer to `raffle.page` (an `ArchivedPage`), checked where it arrives. */
 export const pageReplySchema = z
-  .object({
-    entries: z.array(entrySchema).max(MAX_HISTORY_BATCH),
-    winners: z.array(winnerSchema).max(MAX_HISTORY_BATCH),
-    entryCount: count,
-    winnerCount: count,
-  })
+  .object({ ...records, entryCount: count, winnerCount: count })
   .strict();
 
 /** An entry as it travels: JSON has no `undefined`, so an absent request id is left out. */

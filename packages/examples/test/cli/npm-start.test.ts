@@ -34,7 +34,8 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('npm start, sent %s', (signal) => 
     let output = '';
     npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<void>((done) => npm.once('exit', () => done()));
+    let npmGone = false;
+    npm.once('exit', () => (npmGone = true));
     let pids: number[] = [];
     try {
       // npm start builds first: on a loaded machine that alone takes a while.
@@ -50,7 +51,8 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('npm start, sent %s', (signal) => 
       ];
       expect(pids.every(alive)).toBe(true);
       process.kill(npm.pid as number, signal);
-      await exited;
+      // Bounded, so that an npm that does not pass the signal on fails here rather than hanging the run.
+      await waitFor(`npm start gone after ${signal}`, () => npmGone, 15_000);
       await waitFor(
         `every node gone after ${signal}`,
         () => pids.every((pid) => !alive(pid)),
